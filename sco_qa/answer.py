@@ -1,0 +1,232 @@
+"""Question + retrieved passages → an extractive Answer quoting the corpus verbatim."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .features import STRICT_KINDS, kind_match, needs_antecedent
+from .lexical import tokens
+from .records import Citation, Hit, Sentence
+
+if TYPE_CHECKING:
+    from .index import Index
+    from .questions import Query
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the signals that pick a sentence are combined (all signals lie in 0..1)."""
+
+    dense: float = 0.45
+    lexical: float = 0.30
+    passage: float = 0.10
+    kind: float = 0.15
+    context: float = 0.5  # weight of the antecedent sentence's words
+    runner_up: float = 0.93  # a second quote must score this share of the best
+    redundant: float = 0.8  # cosine above which two sentences say the same thing
+    max_chars: int = 420  # no further quote once the answer is this long
+
+
+@dataclass(frozen=True)
+class SentenceStats:
+    """Per-sentence token sets and IDF over sentences, computed once per index."""
+
+    token_sets: tuple[frozenset[str], ...]
+    idf: dict[str, float]
+    unseen_idf: float
+
+    @classmethod
+    def from_sentences(cls, sentences: list[Sentence]) -> SentenceStats:
+        sets = tuple(frozenset(tokens(s.text)) for s in sentences)
+        df = Counter(t for s in sets for t in s)
+        n = max(len(sets), 1)
+        idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        return cls(sets, idf, math.log(1 + n / 0.5))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate sentence with its combined score and signals."""
+
+    pos: int
+    score: float
+    dense: float
+    lexical: float
+    kind: float
+    with_antecedent: bool
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The chosen quotes and how sure the choice is."""
+
+    answered: bool
+    text: str
+    citations: tuple[Citation, ...]
+    confidence: float
+
+
+def coverage(
+    query_tokens: Counter[str],
+    have: frozenset[str],
+    stats: SentenceStats,
+    extra: frozenset[str] = frozenset(),
+    extra_weight: float = 0.5,
+) -> float:
+    """IDF-weighted share of the question's words a sentence contains (0..1)."""
+    total = got = 0.0
+    for tok in query_tokens:
+        w = stats.idf.get(tok, stats.unseen_idf)
+        total += w
+        if tok in have:
+            got += w
+        elif tok in extra:
+            got += w * extra_weight
+    return got / total if total else 0.0
+
+
+def _candidates(index: Index, hits: list[Hit]) -> list[tuple[int, float]]:
+    """(sentence position, passage signal) for every sentence of the retrieved passages."""
+    if not hits:
+        return []
+    top = hits[0].score or 1.0
+    seen: dict[int, float] = {}
+    for hit in hits:
+        for sid in hit.chunk.sentence_ids:
+            pos = index.sentence_pos[sid]
+            seen[pos] = max(seen.get(pos, 0.0), hit.score / top)
+    return sorted(seen.items())
+
+
+def _antecedent(index: Index, pos: int) -> int | None:
+    """The preceding sentence of the same paragraph, when ``pos`` leans on it."""
+    if pos == 0:
+        return None
+    cur, prev = index.sentences[pos], index.sentences[pos - 1]
+    same = prev.doc_id == cur.doc_id and prev.paragraph == cur.paragraph
+    return pos - 1 if same and needs_antecedent(cur.text) else None
+
+
+def score_sentences(
+    index: Index,
+    stats: SentenceStats,
+    query: Query,
+    qvec: np.ndarray,
+    hits: list[Hit],
+    w: Weights = Weights(),
+) -> list[Scored]:
+    """Every candidate sentence scored, best first."""
+    cands = _candidates(index, hits)
+    if not cands:
+        return []
+    positions = [p for p, _ in cands]
+    dense = np.asarray(index.sentence_vectors[positions]) @ qvec.reshape(-1)
+    qtok = Counter(tokens(query.search_text))
+    out = []
+    for (pos, passage), d in zip(cands, dense, strict=True):
+        ante = _antecedent(index, pos)
+        extra = stats.token_sets[ante] if ante is not None else frozenset()
+        lex = coverage(qtok, stats.token_sets[pos], stats, extra, w.context)
+        kind = kind_match(query.kind, index.sentences[pos].text)
+        score = w.dense * float(d) + w.lexical * lex + w.passage * passage + w.kind * kind
+        out.append(Scored(pos, score, float(d), lex, kind, ante is not None))
+    return sorted(out, key=lambda s: (-s.score, s.pos))
+
+
+def confidence(best: Scored, kind: str) -> float:
+    """How likely the best sentence answers the question (0..1, higher is surer).
+
+    A question asking for a number or a date whose best sentence holds none is
+    most often one the corpus does not answer, so its confidence is cut.
+    """
+    base = 0.5 * best.dense + 0.5 * best.lexical
+    if kind in STRICT_KINDS and best.kind == 0.0:
+        base *= 0.6
+    return max(0.0, min(1.0, base))
+
+
+def _pick(index: Index, ranked: list[Scored], w: Weights) -> list[Scored]:
+    chosen = [ranked[0]]
+    length = len(index.sentences[ranked[0].pos].text)
+    for cand in ranked[1:]:
+        if cand.score < w.runner_up * ranked[0].score or length >= w.max_chars:
+            break
+        vec = index.sentence_vectors
+        if any(float(vec[cand.pos] @ vec[c.pos]) > w.redundant for c in chosen):
+            continue
+        chosen.append(cand)
+        length += len(index.sentences[cand.pos].text)
+    return chosen
+
+
+def _spans(index: Index, chosen: list[Scored]) -> list[tuple[int, int, float]]:
+    """(first sentence, last sentence, score) runs in corpus order, antecedents merged in."""
+    runs = sorted((c.pos - 1 if c.with_antecedent else c.pos, c.pos, c.score) for c in chosen)
+    merged: list[tuple[int, int, float]] = []
+    for first, last, score in runs:
+        if merged and first <= merged[-1][1] and _same_paragraph(index, merged[-1][0], first):
+            a, b, sc = merged.pop()
+            first, last, score = a, max(b, last), max(sc, score)
+        merged.append((first, last, score))
+    return merged
+
+
+def _same_paragraph(index: Index, a: int, b: int) -> bool:
+    sa, sb = index.sentences[a], index.sentences[b]
+    return sa.doc_id == sb.doc_id and sa.paragraph == sb.paragraph
+
+
+def cite(index: Index, runs: list[tuple[int, int, float]]) -> tuple[Citation, ...]:
+    """Citations numbered from 1; each quote is the exact document slice."""
+    out = []
+    for n, (first, last, score) in enumerate(runs, start=1):
+        head, tail = index.sentences[first], index.sentences[last]
+        doc = index.documents[head.doc_id]
+        out.append(
+            Citation(
+                n,
+                doc.doc_id,
+                doc.title,
+                head.section,
+                head.paragraph,
+                head.start,
+                tail.end,
+                doc.text[head.start : tail.end],
+                round(score, 4),
+            )
+        )
+    return tuple(out)
+
+
+def not_found_text(index: Index) -> str:
+    what = "article does" if len(index.documents) == 1 else "documents do"
+    return (
+        f"The {what} not contain an answer to this question. "
+        "The closest passages are listed as related context."
+    )
+
+
+def compose(
+    index: Index,
+    stats: SentenceStats,
+    query: Query,
+    qvec: np.ndarray,
+    hits: list[Hit],
+    threshold: float,
+    w: Weights = Weights(),
+) -> Composed:
+    """Quote the best sentences, or decline when the evidence is weak."""
+    ranked = score_sentences(index, stats, query, qvec, hits, w)
+    if not ranked:
+        return Composed(False, not_found_text(index), (), 0.0)
+    conf = round(confidence(ranked[0], query.kind), 4)
+    if conf < threshold:
+        return Composed(False, not_found_text(index), (), conf)
+    citations = cite(index, _spans(index, _pick(index, ranked, w)))
+    text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+    return Composed(True, text, citations, conf)

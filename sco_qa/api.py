@@ -1,0 +1,218 @@
+"""The HTTP API and chat page: ``create_app(settings)``; the engine loads in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import api_schemas as s
+from .api_middleware import BodyGuard, SecurityHeaders
+from .chunking import split_blocks
+from .config import Settings, get_settings
+from .errors import IndexStateError, ModelError, QuestionError, ScoQaError
+from .records import Turn
+from .records_io import answer_dict, hit_dict
+
+WEB = Path(__file__).parent / "web"
+log = logging.getLogger(__name__)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": s.ErrorOut, "description": d}
+    for code, d in (
+        (400, "bad input"),
+        (404, "not found"),
+        (413, "body too large"),
+        (415, "not JSON"),
+        (422, "invalid request"),
+        (503, "index not ready"),
+    )
+}
+
+
+class EngineHolder:
+    """Holds the engine once the background load finishes; the API reads it per request."""
+
+    def __init__(self) -> None:
+        self.engine: Any = None
+        self.error: str = ""
+        self.ready = threading.Event()
+
+    def load(self, settings: Settings) -> None:
+        from .engine import Engine
+
+        try:
+            engine = Engine.open(settings)
+            engine.embedder.embed(["warm up"])
+            self.engine = engine
+            log.info("index loaded from %s", engine.index.path)
+        except ScoQaError as exc:
+            self.error = str(exc)
+            log.error("cannot load the index: %s", exc)
+        finally:
+            self.ready.set()
+
+    def get(self) -> Any:
+        if self.engine is None:
+            msg = self.error or "the index is still loading; retry in a few seconds"
+            raise IndexStateError(msg)
+        return self.engine
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return 400, "malformed_json", "the body is not valid JSON"
+    parts = []
+    for e in errors[:3]:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return 422, "invalid_request", "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(*_validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(ScoQaError)
+    async def _ours(_: Request, exc: ScoQaError) -> JSONResponse:
+        status = 400 if isinstance(exc, QuestionError) else 503
+        if isinstance(exc, IndexStateError | ModelError):
+            status = 503
+        return _error(status, exc.code, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return _error(500, "internal_error", "unexpected server error; see the server log")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The ASGI app; nothing heavy happens until the lifespan starts."""
+    from fastapi_offline import FastAPIOffline
+
+    settings = settings or get_settings()
+    holder = EngineHolder()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        thread = threading.Thread(target=holder.load, args=(settings,), daemon=True)
+        thread.start()
+        yield
+
+    app = FastAPIOffline(
+        title="sco-qa",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Questions answered by verbatim quotes from the corpus.",
+    )
+    app.state.holder = holder
+    app.state.settings = settings
+    install_error_handlers(app)
+    add_routes(app, holder, settings)
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+        )
+    app.add_middleware(BodyGuard)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(WEB / "index.html")
+
+    @app.get("/healthz", response_model=s.Health)
+    def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=s.Ready, responses={503: ERRORS[503]})
+    def readyz() -> Any:
+        """The index is loaded and questions can be answered."""
+        engine = holder.get()
+        m = engine.index.manifest
+        return {
+            "status": "ready",
+            **m["counts"],
+            "model": m["model"]["name"],
+            "built_at": m["built_at"],
+            "corpus_fingerprint": m["corpus"]["fingerprint"],
+        }
+
+    @app.post(
+        "/ask",
+        response_model=s.AnswerOut,
+        responses={k: ERRORS[k] for k in (400, 413, 415, 422, 503)},
+    )
+    def ask(body: s.AskRequest) -> Any:
+        """Answer a question with verbatim quotes, or say the corpus does not contain it."""
+        history = [Turn(t.question, t.answer) for t in body.history]
+        return answer_dict(holder.get().ask(body.question, body.top_k, history))
+
+    @app.get(
+        "/search", response_model=s.SearchOut, responses={k: ERRORS[k] for k in (400, 422, 503)}
+    )
+    def search(
+        q: Annotated[str, Query(description="the question", max_length=4000)],
+        k: Annotated[int | None, Query(ge=1, le=20)] = None,
+    ) -> Any:
+        """The best passages for a question, with dense, lexical and fused scores."""
+        engine = holder.get()
+        return {"query": q, "hits": [hit_dict(h) for h in engine.search(q, k)]}
+
+    @app.get("/documents", response_model=s.DocumentList, responses={503: ERRORS[503]})
+    def documents() -> Any:
+        """Every document: id, title, metadata and length."""
+        docs = holder.get().index.documents.values()
+        return {"documents": [_summary(d) for d in docs]}
+
+    @app.get(
+        "/documents/{doc_id}",
+        response_model=s.DocumentOut,
+        responses={404: ERRORS[404], 503: ERRORS[503]},
+    )
+    def document(doc_id: str) -> Any:
+        """One document's full text and structure, so citations can be shown in place."""
+        doc = holder.get().index.documents.get(doc_id)
+        if doc is None:
+            raise StarletteHTTPException(404, f"no document with id {doc_id!r}")
+        blocks = [asdict(b) for b in split_blocks(doc)]
+        return {**_summary(doc), "text": doc.text, "blocks": blocks}
+
+
+def _summary(doc: Any) -> dict[str, Any]:
+    return {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "metadata": dict(doc.metadata),
+        "length": len(doc.text),
+    }

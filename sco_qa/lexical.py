@@ -1,0 +1,127 @@
+"""BM25 over passages with bm25s: stemming, stop words, quote and case folding."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+_FOLD = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "\u00a0": " ",
+        "‐": "-",
+        "‑": "-",
+        "–": "-",
+        "—": "-",
+    }
+)
+_POSSESSIVE = re.compile(r"(\w)'s\b")
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def normalise(text: str) -> str:
+    """Fold compatibility forms, curly quotes, dashes and possessives; lower-case."""
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
+    return _POSSESSIVE.sub(r"\1", text)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    # interrogatives and auxiliaries carry no topic in a question
+    extra = {
+        "which",
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "does",
+        "did",
+        "do",
+        "doing",
+        "done",
+        "has",
+        "have",
+        "had",
+        "is",
+        "are",
+        "was",
+        "were",
+        "much",
+        "many",
+    }
+    return frozenset(STOPWORDS_EN) | extra
+
+
+def tokens(text: str) -> list[str]:
+    """Stemmed content-word tokens: ``"Geopoconsult?"`` and ``"Geopoconsult,"`` agree."""
+    words = [w for w in _TOKEN.findall(normalise(text)) if w not in stop_words()]
+    return list(_stemmer().stemWords(words))
+
+
+class LexicalIndex:
+    """A BM25 index over a list of texts; scores every text for a query."""
+
+    def __init__(self, model: Any, size: int) -> None:
+        self._model = model
+        self._vocab: dict[str, int] = dict(model.vocab_dict) if size else {}
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        import bm25s
+
+        model = bm25s.BM25()
+        if texts:
+            corpus = [tokens(t) or ["\x00empty"] for t in texts]
+            model.index(corpus, show_progress=False)
+        return cls(model, len(texts))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every text for ``query`` (zeros when nothing matches)."""
+        known = [t for t in tokens(query) if t in self._vocab]
+        if not known or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(known), dtype=np.float32)
+
+    def save(self, folder: Path) -> list[Path]:
+        """Write the index as plain numpy/JSON files (no pickle); returns the files."""
+        before = set(folder.iterdir())
+        if self.size:
+            self._model.save(str(folder), allow_pickle=False, show_progress=False)
+        return sorted(set(folder.iterdir()) - before)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> LexicalIndex:
+        import bm25s
+
+        if not size:
+            return cls(bm25s.BM25(), 0)
+        model = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False)
+        return cls(model, size)

@@ -1,0 +1,90 @@
+"""Pure: question validation, the kind of answer a question asks for, and follow-ups."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import QuestionError
+from .records import Turn
+
+MAX_CHARS = 1000
+MAX_TURNS = 10
+
+# What kind of fact a question asks for, by its wh-phrase (ordinary English grammar).
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "quantity",
+        re.compile(
+            r"\b(how (many|much|long|tall|high|big|large|old|far|often)|"
+            r"what (share|percentage|percent|proportion|amount|number))\b"
+        ),
+    ),
+    ("date", re.compile(r"\b(when|what (year|date|month|day)|which (year|date|month))\b")),
+    ("reason", re.compile(r"\b(why|for what reason|what for)\b")),
+    (
+        "place",
+        re.compile(
+            r"\b(where|wh?ich (city|country|place|region|town)|"
+            r"what (city|country|place|region|town))\b"
+        ),
+    ),
+    ("person", re.compile(r"\b(who|whom|whose)\b")),
+    ("list", re.compile(r"\b(wh?ich|what) \w*(ies|[^s]s)\b")),
+)
+_ANAPHORA = re.compile(
+    r"\b(he|she|it|its|they|them|their|his|her|this|that|these|those|there|the latter|"
+    r"the former)\b|^(and|but|also|what about|how about)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated question and the text retrieval should use for it."""
+
+    question: str
+    search_text: str
+    kind: str  # one of the _KINDS names, or "other"
+    follow_up: bool
+
+
+def clean_question(text: object, field: str = "question") -> str:
+    """NFC-normalised, trimmed text of 1..1000 characters; a QuestionError otherwise."""
+    if not isinstance(text, str):
+        raise QuestionError(f"{field} must be a string")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise QuestionError(f"{field} contains an unpaired surrogate; send valid Unicode text")
+    text = unicodedata.normalize("NFC", text).replace("\x00", "").strip()
+    if not text:
+        raise QuestionError(f"{field} is empty; ask something about the documents")
+    if len(text) > MAX_CHARS:
+        raise QuestionError(f"{field} has {len(text)} characters; the limit is {MAX_CHARS}")
+    return text
+
+
+def question_kind(question: str) -> str:
+    """The kind of answer asked for: quantity, date, reason, place, person, list or other."""
+    lowered = question.lower()
+    for kind, pattern in _KINDS:
+        if pattern.search(lowered):
+            return kind
+    return "other"
+
+
+def is_follow_up(question: str) -> bool:
+    """True for elliptical questions that lean on what was said before."""
+    words = re.findall(r"\w+", question)
+    return bool(_ANAPHORA.search(question)) or len(words) <= 3
+
+
+def make_query(question: object, history: Sequence[Turn] = ()) -> Query:
+    """Validate a question and, for a follow-up, fold in the previous question."""
+    text = clean_question(question)
+    if len(history) > MAX_TURNS:
+        raise QuestionError(f"history has {len(history)} turns; the limit is {MAX_TURNS}")
+    follow = bool(history) and is_follow_up(text)
+    search_text = f"{history[-1].question} {text}" if follow else text
+    return Query(text, search_text, question_kind(text), follow)

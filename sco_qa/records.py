@@ -1,0 +1,104 @@
+"""Plain frozen records passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Block:
+    """A heading or paragraph of a document, by character offsets."""
+
+    kind: str  # "heading" | "paragraph"
+    start: int
+    end: int
+    paragraph: int  # 1-based paragraph number; 0 for headings
+    section: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document; offsets everywhere refer to ``text``."""
+
+    doc_id: str
+    title: str
+    text: str
+    metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence: ``document.text[start:end] == text``."""
+
+    sentence_id: str
+    doc_id: str
+    chunk_id: str
+    section: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a few sentences: ``document.text[start:end] == text``."""
+
+    chunk_id: str
+    doc_id: str
+    section: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    sentence_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with the scores that ranked it."""
+
+    chunk: Chunk
+    score: float  # fused (RRF) score
+    dense: float  # cosine similarity to the question
+    lexical: float  # BM25 score
+    rank: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote: ``documents[doc_id].text[start:end] == quote``."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    paragraph: int
+    start: int
+    end: int
+    quote: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``ask`` returns; ``passages`` are returned whether answered or not."""
+
+    question: str
+    answered: bool
+    answer: str
+    confidence: float
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    timings_ms: Mapping[str, float]

@@ -1,0 +1,162 @@
+"""Write an evaluation Report as JSON, Markdown and HTML (with a calibration plot)."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .evaluation import Report
+
+_LABELS = {
+    "recall@1": "Retrieval recall@1",
+    "recall@3": "Retrieval recall@3",
+    "recall@5": "Retrieval recall@5",
+    "mrr@10": "Retrieval MRR@10",
+    "accuracy": "Answer accuracy",
+    "fact_recall": "Fact recall",
+    "citation_support": "Citation support",
+    "faithfulness": "Citation faithfulness",
+    "median_answer_chars": "Median answer length (chars)",
+    "max_answer_chars": "Max answer length (chars)",
+    "unanswerable_refused": "Unanswerable refused",
+    "answerable_refused": "Answerable refused",
+    "latency_p50_ms": "Latency p50 (ms)",
+    "latency_p95_ms": "Latency p95 (ms)",
+    "questions": "Questions",
+}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: Report, comparison: dict[str, Any] | None = None) -> str:
+    """Summary table, then one row per question."""
+    lines = [
+        "# Evaluation",
+        "",
+        f"Abstention threshold: {report.threshold}",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {_LABELS.get(k, k)} | {v} |" for k, v in report.metrics.items()]
+    if comparison:
+        lines += ["", "## Compared with the baseline", "", "| metric | delta |", "| --- | --- |"]
+        lines += [f"| {_LABELS.get(k, k)} | {v:+} |" for k, v in comparison["deltas"].items()]
+        lines += [
+            "",
+            f"Better: {', '.join(comparison['better']) or 'none'}",
+            f"Worse: {', '.join(comparison['worse']) or 'none'}",
+        ]
+    lines += [
+        "",
+        "## Questions",
+        "",
+        "| id | question | ok | conf. | rank | failure | answer |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for o in report.outcomes:
+        ok = o.correct if o.answerable else not o.answered
+        lines.append(
+            f"| {o.id} | {_cell(o.question)} | {'yes' if ok else 'NO'} | "
+            f"{o.confidence:.3f} | {o.retrieval_rank or '-'} | {o.failure or ''} | "
+            f"{_cell(o.answer[:200])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def calibration_svg(report: Report, width: int = 640, height: int = 160) -> str:
+    """A strip plot of confidences, answerable above, unanswerable below, threshold drawn."""
+    pad = 40
+
+    def x(v: float) -> float:
+        return pad + max(0.0, min(1.0, v)) * (width - 2 * pad)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="answer confidence of answerable and unanswerable questions">',
+        f'<line x1="{pad}" y1="{height - 25}" x2="{width - pad}" y2="{height - 25}" '
+        'stroke="#555"/>',
+    ]
+    for tick in range(0, 11, 2):
+        parts.append(
+            f'<text x="{x(tick / 10):.1f}" y="{height - 8}" font-size="11" '
+            f'text-anchor="middle">{tick / 10:.1f}</text>'
+        )
+    for o in report.outcomes:
+        y = 40 if o.answerable else 90
+        colour = "#1f77b4" if o.answerable else "#d62728"
+        parts.append(
+            f'<circle cx="{x(o.confidence):.1f}" cy="{y}" r="4" fill="{colour}" '
+            f'fill-opacity="0.6"><title>{html.escape(o.id)}: '
+            f"{o.confidence:.3f}</title></circle>"
+        )
+    tx = x(report.threshold)
+    parts += [
+        f'<line x1="{tx:.1f}" y1="20" x2="{tx:.1f}" y2="{height - 25}" stroke="#000" '
+        'stroke-dasharray="4 3"/>',
+        f'<text x="{tx + 4:.1f}" y="18" font-size="11">threshold {report.threshold}</text>',
+        '<text x="4" y="44" font-size="11" fill="#1f77b4">ans.</text>',
+        '<text x="4" y="94" font-size="11" fill="#d62728">unans.</text>',
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def html_page(report: Report, comparison: dict[str, Any] | None = None) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(_LABELS.get(k, k))}</td><td>{v}</td></tr>"
+        for k, v in report.metrics.items()
+    )
+    qrows = "".join(
+        f"<tr class='{'ok' if (o.correct if o.answerable else not o.answered) else 'bad'}'>"
+        f"<td>{html.escape(o.id)}</td><td>{html.escape(o.question)}</td>"
+        f"<td>{o.confidence:.3f}</td><td>{o.retrieval_rank or '-'}</td>"
+        f"<td>{html.escape(o.failure)}</td><td>{html.escape(o.answer)}</td></tr>"
+        for o in report.outcomes
+    )
+    extra = ""
+    if comparison:
+        extra = (
+            f"<h2>Compared with the baseline</h2><pre>"
+            f"{html.escape(json.dumps(comparison, indent=2))}</pre>"
+        )
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>sco-qa evaluation</title><style>
+body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem}}
+table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:4px;
+vertical-align:top;font-size:14px}}tr.bad{{background:#fde8e8}}</style></head><body>
+<h1>Evaluation</h1><table><tr><th>metric</th><th>value</th></tr>{rows}</table>
+<h2>Answer confidence</h2>{calibration_svg(report)}{extra}
+<h2>Questions</h2><table><tr><th>id</th><th>question</th><th>confidence</th><th>rank</th>
+<th>failure</th><th>answer</th></tr>{qrows}</table></body></html>
+"""
+
+
+def write_reports(
+    report: Report, folder: Path, comparison: dict[str, Any] | None = None
+) -> list[Path]:
+    """eval.json, eval.md and eval.html in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = report.to_json() | ({"comparison": comparison} if comparison else {})
+    out = {
+        "eval.json": json.dumps(payload, indent=2, ensure_ascii=False),
+        "eval.md": markdown(report, comparison),
+        "eval.html": html_page(report, comparison),
+    }
+    for name, text in out.items():
+        _atomic_write(folder / name, text)
+    return [folder / n for n in out]
