@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .features import STRICT_KINDS, kind_match, needs_antecedent
+from .features import STRICT_KINDS, kind_match, needs_antecedent, refers_back
 from .lexical import tokens
 from .records import Citation, Hit, Sentence
 
@@ -26,7 +26,7 @@ class Weights:
     lexical: float = 0.30
     passage: float = 0.10
     kind: float = 0.15
-    context: float = 0.5  # weight of the antecedent sentence's words
+    context: float = 0.5  # weight of the preceding sentence's words, when referred to
     runner_up: float = 0.93  # a second quote must score this share of the best
     redundant: float = 0.8  # cosine above which two sentences say the same thing
     max_chars: int = 420  # no further quote once the answer is this long
@@ -103,13 +103,12 @@ def _candidates(index: Index, hits: list[Hit]) -> list[tuple[int, float]]:
     return sorted(seen.items())
 
 
-def _antecedent(index: Index, pos: int) -> int | None:
-    """The preceding sentence of the same paragraph, when ``pos`` leans on it."""
+def _previous(index: Index, pos: int) -> int | None:
+    """The preceding sentence of the same paragraph, if any."""
     if pos == 0:
         return None
     cur, prev = index.sentences[pos], index.sentences[pos - 1]
-    same = prev.doc_id == cur.doc_id and prev.paragraph == cur.paragraph
-    return pos - 1 if same and needs_antecedent(cur.text) else None
+    return pos - 1 if prev.doc_id == cur.doc_id and prev.paragraph == cur.paragraph else None
 
 
 def score_sentences(
@@ -126,15 +125,18 @@ def score_sentences(
         return []
     positions = [p for p, _ in cands]
     dense = np.asarray(index.sentence_vectors[positions]) @ qvec.reshape(-1)
-    qtok = Counter(tokens(query.search_text))
+    qtok = Counter(index.lexical.query_tokens(query.topic_text))
     out = []
     for (pos, passage), d in zip(cands, dense, strict=True):
-        ante = _antecedent(index, pos)
-        extra = stats.token_sets[ante] if ante is not None else frozenset()
+        text = index.sentences[pos].text
+        prev = _previous(index, pos)
+        quote_prev = prev is not None and needs_antecedent(text)
+        leans = prev is not None and (quote_prev or refers_back(text))
+        extra = stats.token_sets[prev] if leans and prev is not None else frozenset()
         lex = coverage(qtok, stats.token_sets[pos], stats, extra, w.context)
-        kind = kind_match(query.kind, index.sentences[pos].text)
+        kind = kind_match(query.kind, text)
         score = w.dense * float(d) + w.lexical * lex + w.passage * passage + w.kind * kind
-        out.append(Scored(pos, score, float(d), lex, kind, ante is not None))
+        out.append(Scored(pos, score, float(d), lex, kind, quote_prev))
     return sorted(out, key=lambda s: (-s.score, s.pos))
 
 
@@ -151,12 +153,13 @@ def confidence(best: Scored, kind: str) -> float:
 
 
 def _pick(index: Index, ranked: list[Scored], w: Weights) -> list[Scored]:
+    """The best sentence, plus runners-up scoring close to it that say something else."""
     chosen = [ranked[0]]
     length = len(index.sentences[ranked[0].pos].text)
+    vec = index.sentence_vectors
     for cand in ranked[1:]:
         if cand.score < w.runner_up * ranked[0].score or length >= w.max_chars:
             break
-        vec = index.sentence_vectors
         if any(float(vec[cand.pos] @ vec[c.pos]) > w.redundant for c in chosen):
             continue
         chosen.append(cand)
@@ -165,14 +168,16 @@ def _pick(index: Index, ranked: list[Scored], w: Weights) -> list[Scored]:
 
 
 def _spans(index: Index, chosen: list[Scored]) -> list[tuple[int, int, float]]:
-    """(first sentence, last sentence, score) runs in corpus order, antecedents merged in."""
-    runs = sorted((c.pos - 1 if c.with_antecedent else c.pos, c.pos, c.score) for c in chosen)
+    """(first sentence, last sentence, score) runs, best first, antecedents merged in."""
     merged: list[tuple[int, int, float]] = []
-    for first, last, score in runs:
-        if merged and first <= merged[-1][1] and _same_paragraph(index, merged[-1][0], first):
-            a, b, sc = merged.pop()
-            first, last, score = a, max(b, last), max(sc, score)
-        merged.append((first, last, score))
+    for c in chosen:
+        first = c.pos - 1 if c.with_antecedent else c.pos
+        for i, (a, b, sc) in enumerate(merged):
+            if first <= b + 1 and c.pos >= a - 1 and _same_paragraph(index, a, first):
+                merged[i] = (min(a, first), max(b, c.pos), sc)
+                break
+        else:
+            merged.append((first, c.pos, c.score))
     return merged
 
 

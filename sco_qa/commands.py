@@ -158,6 +158,23 @@ def _print_calibration(rows: list[Any], choose: Any) -> int:
     return 0
 
 
+def _ensure_index(settings: Settings) -> None:
+    from .errors import IndexStateError, StaleIndexError
+    from .index import CURRENT, load_index
+
+    try:
+        load_index(settings.corpus_dir, settings.index_dir)
+        return
+    except StaleIndexError:
+        if not settings.auto_rebuild:
+            raise
+    except IndexStateError:
+        if (settings.index_dir / CURRENT).exists():
+            raise
+    print("sco-qa: building the index…", flush=True)
+    cmd_index(argparse.Namespace(), settings)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
@@ -166,6 +183,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .embedding import model_path
 
     model_path()  # fail now, clearly, if the model is missing
+    _ensure_index(settings)  # once, before any worker starts
     os.environ["SCO_QA_CORPUS_DIR"] = str(Path(settings.corpus_dir).resolve())
     os.environ["SCO_QA_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
     print(

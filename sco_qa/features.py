@@ -13,6 +13,11 @@ _MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|"
     r"December"
 )
+# a digit counts as an amount unless it is a year or a day of the month
+_NOT_AMOUNT = re.compile(
+    rf"\b({_MONTHS})\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTHS})\b|"
+    r"\b(1[5-9]|20)\d\d\b(?![\d.,]*\s*(percent|%|billion|million))"
+)
 _DATE = re.compile(
     rf"\b(1[5-9]\d\d|20\d\d|{_MONTHS}|(last|next|this|previous) "
     r"(week|month|year|decade)|yesterday|today|ago|since|until)\b"
@@ -31,6 +36,7 @@ _PERSON_CUE = re.compile(
     r"\b(Dr|Mr|Ms|Mrs|Prof|President|Minister|Chancellor|leader|director|"
     r"dean|fellow|professor|chair(man|woman)?|said|noted|wrote)\b"
 )
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # a quoted title's commas do not make a list
 _LIST_ITEM = re.compile(r",\s+(and\s+|or\s+)?(the\s+)?[A-Z]")
 
 
@@ -46,7 +52,7 @@ STRICT_KINDS = frozenset({"quantity", "date"})
 def kind_match(kind: str, text: str) -> float:
     """How well a sentence can answer a question of ``kind``: 0 (no sign) to 1."""
     if kind == "quantity":
-        return 1.0 if _QUANTITY.search(text) else 0.0
+        return 1.0 if _QUANTITY.search(_NOT_AMOUNT.sub(" ", text)) else 0.0
     if kind == "date":
         return 1.0 if _DATE.search(text) else 0.0
     if kind == "reason":
@@ -57,7 +63,7 @@ def kind_match(kind: str, text: str) -> float:
         names = proper_names(text)
         return 1.0 if names and _PERSON_CUE.search(text) else (0.6 if names else 0.0)
     if kind == "list":
-        items = len(_LIST_ITEM.findall(text))
+        items = len(_LIST_ITEM.findall(_QUOTED.sub("", text)))
         return 1.0 if items >= 2 else (0.5 if items == 1 else 0.0)
     return 0.5
 
@@ -70,6 +76,18 @@ _ANAPHORIC_START = re.compile(
     r"company|city|region)|the \w+ (leader|president))\b",
     re.IGNORECASE,
 )
+
+
+_REFERS_BACK = re.compile(
+    r"\b(he|she|it|its|they|their|his|her|the country|the organization|the organisation|"
+    r"the group|the bloc|the leader|the president|the city|the region)\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(text: str) -> bool:
+    """True when a sentence mentions someone or something by pronoun or bare description."""
+    return bool(_REFERS_BACK.search(text))
 
 
 def needs_antecedent(text: str) -> bool:

@@ -41,6 +41,15 @@ _ANAPHORA = re.compile(
 )
 
 
+# Nouns that name the kind of answer wanted ("what year", "which city"): they say what
+# the answer is, not what it is about, so lexical matching leaves them out.
+_TYPE_NOUN = re.compile(
+    r"\b(what|which|wh?ich)\s+(year|date|month|day|city|country|countries|place|region|town|"
+    r"percentage|percent|proportion|share|amount|number|person|people)\b",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Query:
     """A validated question and the text retrieval should use for it."""
@@ -49,6 +58,11 @@ class Query:
     search_text: str
     kind: str  # one of the _KINDS names, or "other"
     follow_up: bool
+
+    @property
+    def topic_text(self) -> str:
+        """The search text without the words that only name the kind of answer."""
+        return _TYPE_NOUN.sub(r"\1", self.search_text)
 
 
 def clean_question(text: object, field: str = "question") -> str:

@@ -1,0 +1,60 @@
+"""Shared fixtures: the real model and a real index of the article, built once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+from sco_qa.config import load_settings  # noqa: E402
+from sco_qa.embedding import MiniLMEmbedder  # noqa: E402
+from sco_qa.engine import Engine  # noqa: E402
+from sco_qa.records import Answer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="session")
+def engine(embedder: MiniLMEmbedder, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    settings = load_settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"))
+    return Engine.open(settings, embedder)
+
+
+@pytest.fixture()
+def tricky_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "tricky"
+    shutil.copytree(DATA / "tricky", folder)
+    return folder
+
+
+def assert_faithful(engine: Engine, answer: Answer) -> None:
+    """The citation invariant: every quote is exactly the document slice at its offsets."""
+    for c in answer.citations:
+        assert engine.index.documents[c.doc_id].text[c.start : c.end] == c.quote
+    for h in answer.passages:
+        assert engine.index.documents[h.chunk.doc_id].text[h.chunk.start : h.chunk.end] == (
+            h.chunk.text
+        )
+
+
+@pytest.fixture()
+def ask(engine: Engine):
+    """engine.ask with the citation invariant checked on every answer."""
+
+    def _ask(question: str, **kwargs: object) -> Answer:
+        answer = engine.ask(question, **kwargs)  # type: ignore[arg-type]
+        assert_faithful(engine, answer)
+        return answer
+
+    return _ask

@@ -1,0 +1,117 @@
+import pytest
+
+from sco_qa.errors import QuestionError
+from sco_qa.features import kind_match, needs_antecedent
+from sco_qa.questions import is_follow_up, make_query, question_kind
+from sco_qa.records import Turn
+
+ANSWERABLE = [
+    # list
+    ("Which organizations does Kazakhstan chair?", ["CSTO", "Organization of Turkic States"]),
+    ("Name the founding members of the Shanghai Five", ["Kyrgyzstan", "Tajikistan"]),
+    # number
+    ("How much is the EU investing in the transport route?", ["$10.75 billion"]),
+    ("How many documents and agreements were signed?", ["25"]),
+    # person
+    ("Who is the founding director of Geopoconsult?", ["Asif Shuja"]),
+    ("who wrote about the anti-terrorist structure's website", ["Temur Umarov"]),
+    # place
+    ("In which city did the leaders meet?", ["Astana"]),
+    # date
+    ("When was the SCO set up?", ["2001"]),
+    # why / how
+    ("Why is the SCO called a talk shop?", ["unanimity"]),
+    ("How did the Kazakh president want to strengthen cybersecurity?", ["information exchange"]),
+    # paraphrases that avoid the article's words
+    ("what percentage of eurasia does the sco span", ["60 percent"]),
+    ("How many people live in the SCO countries?", ["3 billion"]),
+    # misspelled, lower-case, as people type
+    ("wat is the midle corridor", ["Trans-Caspian"]),
+    ("which country takes over the chairmanship next", ["China has taken the rotating"]),
+]
+
+
+@pytest.mark.parametrize(("question", "facts"), ANSWERABLE)
+def test_answers_hold_the_facts(ask, question: str, facts: list[str]) -> None:
+    answer = ask(question)
+    assert answer.answered, answer
+    for fact in facts:
+        assert fact.lower() in answer.answer.lower(), answer.answer
+    assert 1 <= len(answer.citations) <= 3
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for c in answer.citations:
+        assert f"{c.quote} [{c.n}]" in answer.answer  # quotes verbatim, each with its marker
+
+
+def test_chair_answer_is_one_concise_quote(ask) -> None:
+    answer = ask("Which organizations does Kazakhstan chair?")
+    assert answer.citations[0].section == "Kazakhstan’s Chairmanship"
+    assert answer.citations[0].paragraph == 10
+    assert answer.citations[0].title.startswith("How Kazakhstan’s SCO Chairmanship")
+    assert set(answer.timings_ms) == {"embed", "search", "compose", "total"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How tall is the Independence Palace?",
+        "Who won the 2018 football World Cup?",
+        "What is the recipe for beshbarmak?",
+    ],
+)
+def test_unanswerable_questions_are_refused(ask, question: str) -> None:
+    answer = ask(question)
+    assert not answer.answered
+    assert answer.citations == ()
+    assert "does not contain" in answer.answer
+    assert answer.passages  # the closest passages are still shown, as context
+
+
+def test_follow_up_uses_history(ask) -> None:
+    first = ask("Who is Roger Kangas?")
+    assert "academic dean" in first.answer
+    history = [Turn(first.question, first.answer)]
+    alone = ask("And what did he say about trade?")
+    follow = ask("And what did he say about trade?", history=history)
+    assert follow.answered
+    assert "Kangas" in follow.answer or "primary trade partner" in follow.answer
+    assert follow.answer != alone.answer or "Kangas" in alone.answer
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 1001, "\ud800 broken", 42])
+def test_bad_questions_raise_our_error(engine, bad) -> None:
+    with pytest.raises(QuestionError):
+        engine.ask(bad)
+
+
+def test_history_limit(engine) -> None:
+    with pytest.raises(QuestionError, match="history has 11 turns"):
+        engine.ask("and then?", history=[Turn("q", "a")] * 11)
+
+
+def test_any_unicode_is_accepted(ask) -> None:
+    answer = ask("\u202eКто\u202c председатель ШОС? 🇰🇿" * 3)
+    assert answer.question.startswith("\u202e")
+
+
+def test_question_kinds_and_follow_ups() -> None:
+    assert question_kind("How many members are there?") == "quantity"
+    assert question_kind("When was it founded?") == "date"
+    assert question_kind("Why does it matter?") == "reason"
+    assert question_kind("wich city hosted it") == "place"
+    assert question_kind("Who leads it?") == "person"
+    assert question_kind("Which countries attended?") == "list"
+    assert is_follow_up("And what about trade?") and is_follow_up("Which of them borders China?")
+    assert not is_follow_up("Where was the SCO summit held?")
+    query = make_query("What did he say?", [Turn("Who is Kangas?", "…")])
+    assert query.follow_up and query.search_text == "Who is Kangas? What did he say?"
+    assert not make_query("What did he say?").follow_up
+
+
+def test_sentence_features() -> None:
+    assert kind_match("quantity", "It cost $4 billion.") == 1.0
+    assert kind_match("quantity", "It was expensive.") == 0.0
+    assert kind_match("date", "It opened on July 3.") == 1.0
+    assert kind_match("list", "It chairs the CSTO, the OTS, and the CICA.") == 1.0
+    assert needs_antecedent("He emphasized trust.") and needs_antecedent("The country is keen.")
+    assert not needs_antecedent("This year, the country chairs five bodies.")

@@ -1,0 +1,102 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from sco_qa import index as index_mod
+from sco_qa.errors import IndexStateError, StaleIndexError
+from sco_qa.index import CURRENT, build_index, current_build, load_index, open_index
+
+
+@pytest.fixture()
+def built(embedder, tricky_dir: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "index"
+    build_index(tricky_dir, out, embedder)
+    return out
+
+
+def test_manifest_describes_the_build(built: Path, tricky_dir: Path, embedder) -> None:
+    folder = current_build(built)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["format"] == "sco-qa-index/1"
+    assert manifest["model"] == {"name": embedder.name, "dim": 384, "max_tokens": 256}
+    assert set(manifest["corpus"]["documents"]) == {"plain", "tricky-notes"}
+    assert manifest["chunking"] == {"max_chars": 700, "overlap": 1}
+    assert manifest["counts"]["documents"] == 2
+    assert {"passages.faiss", "chunks.json", "sentences.npy"} <= set(manifest["checksums"])
+    assert not list(folder.rglob("*.pkl"))
+    index = load_index(tricky_dir, built, embedder)
+    assert len(index.chunks) == manifest["counts"]["passages"]
+    assert index.sentence_vectors.shape == (manifest["counts"]["sentences"], 384)
+
+
+def test_missing_index_says_what_to_run(tricky_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(IndexStateError, match="run `sco-qa index`"):
+        load_index(tricky_dir, tmp_path / "none")
+
+
+def test_stale_index_rebuilds_or_errors(built: Path, tricky_dir: Path, embedder) -> None:
+    (tricky_dir / "new.md").write_text("A new document about Bishkek.", encoding="utf-8")
+    with pytest.raises(StaleIndexError, match=r"added \['new'\]"):
+        load_index(tricky_dir, built, embedder)
+    with pytest.raises(StaleIndexError):
+        open_index(tricky_dir, built, embedder, rebuild=False)
+    fresh = open_index(tricky_dir, built, embedder, rebuild=True)
+    assert "new" in fresh.documents
+    assert len(list(built.glob("build-*"))) == 1  # the old build was cleaned up
+
+
+def test_truncated_faiss_file_is_named(built: Path, tricky_dir: Path, embedder) -> None:
+    faiss_file = current_build(built) / "passages.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:50])
+    with pytest.raises(IndexStateError, match=r"passages\.faiss is corrupt.*sco-qa index"):
+        load_index(tricky_dir, built, embedder)
+    with pytest.raises(IndexStateError):  # never silently rebuilt over
+        open_index(tricky_dir, built, embedder, rebuild=True)
+
+
+def test_corrupt_manifest(built: Path, tricky_dir: Path) -> None:
+    (current_build(built) / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexStateError, match="manifest.json is missing or unreadable"):
+        load_index(tricky_dir, built)
+
+
+def test_interrupted_build_keeps_the_old_index(
+    built: Path, tricky_dir: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = (built / CURRENT).read_text()
+    real_write = index_mod._fsync_write
+
+    def crash_on_faiss(path: Path, data: bytes) -> None:
+        if path.name == "passages.faiss":
+            real_write(path, data[: len(data) // 2])
+            raise KeyboardInterrupt("simulated crash mid-write")
+        real_write(path, data)
+
+    monkeypatch.setattr(index_mod, "_fsync_write", crash_on_faiss)
+    (tricky_dir / "plain.txt").write_text("Changed text.", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        build_index(tricky_dir, built, embedder)
+    monkeypatch.undo()
+    assert (built / CURRENT).read_text() == before
+    assert len(list(built.glob("build-*"))) == 1
+    with pytest.raises(StaleIndexError):  # the old index is intact, and knows it is old
+        load_index(tricky_dir, built, embedder)
+
+
+def test_model_mismatch(built: Path, tricky_dir: Path, embedder) -> None:
+    folder = current_build(built)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model"]["name"] = "another/model"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexStateError, match="built with another/model"):
+        load_index(tricky_dir, built, embedder)
+
+
+def test_long_passages_are_reported(embedder, tmp_path: Path, caplog) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "long.md").write_text(" ".join(["word"] * 400) + ".", encoding="utf-8")
+    report = build_index(corpus, tmp_path / "i", embedder)
+    assert report.truncated == ("long#p1", "long#p1.s1")
+    assert "longer than the model's 256 tokens" in caplog.text
