@@ -10,10 +10,10 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from sco_qa.config import load_settings  # noqa: E402
-from sco_qa.embedding import MiniLMEmbedder  # noqa: E402
-from sco_qa.engine import Engine  # noqa: E402
-from sco_qa.records import Answer  # noqa: E402
+from sco_qa.config import load_settings
+from sco_qa.embedding import MiniLMEmbedder
+from sco_qa.engine import Engine
+from sco_qa.records import Answer
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"

@@ -43,7 +43,7 @@ def test_missing_folder_and_duplicate_ids(tmp_path: Path) -> None:
 
 def test_bad_front_matter(tmp_path: Path) -> None:
     (tmp_path / "x.md").write_text("---\nnot a pair\n---\nbody", encoding="utf-8")
-    with pytest.raises(CorpusError, match="x.md: front matter"):
+    with pytest.raises(CorpusError, match=r"x\.md: front matter"):
         load_corpus(tmp_path)
 
 

@@ -57,7 +57,7 @@ def test_truncated_faiss_file_is_named(built: Path, tricky_dir: Path, embedder) 
 
 def test_corrupt_manifest(built: Path, tricky_dir: Path) -> None:
     (current_build(built) / "manifest.json").write_text("{not json")
-    with pytest.raises(IndexStateError, match="manifest.json is missing or unreadable"):
+    with pytest.raises(IndexStateError, match=r"manifest\.json is missing or unreadable"):
         load_index(tricky_dir, built)
 
 

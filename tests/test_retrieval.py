@@ -1,3 +1,4 @@
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def test_chair_question_ranks_the_list_first(engine: Engine) -> None:
     assert "CSTO" in hits[0].chunk.text
     assert hits[0].dense > 0 and hits[0].lexical > 0
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
-    assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
 
 
 @pytest.mark.parametrize(
