@@ -1,5 +1,5 @@
 """ASGI entry point: ``uvicorn server:app``."""
 
-from sco_qa.api import create_app
+from sco_qa.serving import app as make_app
 
-app = create_app()
+app = make_app()

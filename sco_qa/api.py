@@ -21,6 +21,7 @@ from .api_middleware import BodyGuard, SecurityHeaders
 from .chunking import split_blocks
 from .config import Settings, get_settings
 from .errors import IndexStateError, ModelError, QuestionError, ScoQaError
+from .questions import MAX_CHARS
 from .records import Turn
 from .records_io import answer_dict, hit_dict
 
@@ -68,8 +69,11 @@ class EngineHolder:
         return self.engine
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
@@ -92,7 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(ScoQaError)
     async def _ours(_: Request, exc: ScoQaError) -> JSONResponse:
@@ -140,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["content-type"],
         )
-    app.add_middleware(BodyGuard)
+    app.add_middleware(BodyGuard, paths=frozenset({"/ask"}))
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -182,7 +186,10 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
         "/search", response_model=s.SearchOut, responses={k: ERRORS[k] for k in (400, 422, 503)}
     )
     def search(
-        q: Annotated[str, Query(description="the question", max_length=4000)],
+        q: Annotated[
+            str,
+            Query(description="the question", min_length=1, max_length=MAX_CHARS, pattern=r"\S"),
+        ],
         k: Annotated[int | None, Query(ge=1, le=20)] = None,
     ) -> Any:
         """The best passages for a question, with dense, lexical and fused scores."""

@@ -50,13 +50,15 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class BodyGuard:
-    """Reads request bodies up front: too large → 413, not JSON → 415, not UTF-8 → 400."""
+    """Reads POST bodies of ``paths`` up front: too large → 413, not JSON → 415,
+    not UTF-8 → 400; other requests pass through to routing (405 and its Allow header)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, paths: frozenset[str], limit: int = MAX_BODY) -> None:
+        self.app, self.paths, self.limit = app, paths, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        guarded = scope["type"] == "http" and scope["method"] == "POST"
+        if not guarded or scope["path"] not in self.paths:
             return await self.app(scope, receive, send)
         length = _header(scope, b"content-length")
         if length and length.isdigit() and int(length) > self.limit:

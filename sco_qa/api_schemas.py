@@ -39,7 +39,12 @@ class AskRequest(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"question": EXAMPLE_Q, "top_k": 5}]},
     )
-    question: str = Field(description="1 to 1,000 characters after trimming")
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_CHARS,
+        pattern=r"\S",
+        description="1 to 1,000 characters, not only white space",
+    )
     top_k: int | None = Field(None, ge=1, le=20, description="passages to return (default 5)")
     history: list[TurnIn] = Field(
         default_factory=list,

@@ -191,11 +191,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     uvicorn.run(
-        "sco_qa.api:create_app",
+        "sco_qa.serving:app",
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
         log_level="info",
+        access_log=False,
     )
     return 0
