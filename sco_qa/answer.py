@@ -152,13 +152,14 @@ def confidence(best: Scored, kind: str) -> float:
     return max(0.0, min(1.0, base))
 
 
-def _pick(index: Index, ranked: list[Scored], w: Weights) -> list[Scored]:
+def _pick(index: Index, ranked: list[Scored], w: Weights, most: int) -> list[Scored]:
     """The best sentence, plus runners-up scoring close to it that say something else."""
     chosen = [ranked[0]]
     length = len(index.sentences[ranked[0].pos].text)
     vec = index.sentence_vectors
     for cand in ranked[1:]:
-        if cand.score < w.runner_up * ranked[0].score or length >= w.max_chars:
+        full = length >= w.max_chars or len(chosen) >= most
+        if full or cand.score < w.runner_up * ranked[0].score:
             break
         if any(float(vec[cand.pos] @ vec[c.pos]) > w.redundant for c in chosen):
             continue
@@ -223,6 +224,7 @@ def compose(
     qvec: np.ndarray,
     hits: list[Hit],
     threshold: float,
+    max_sentences: int = 3,
     w: Weights = Weights(),
 ) -> Composed:
     """Quote the best sentences, or decline when the evidence is weak."""
@@ -232,6 +234,6 @@ def compose(
     conf = round(confidence(ranked[0], query.kind), 4)
     if conf < threshold:
         return Composed(False, not_found_text(index), (), conf)
-    citations = cite(index, _spans(index, _pick(index, ranked, w)))
+    citations = cite(index, _spans(index, _pick(index, ranked, w, max_sentences)))
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
     return Composed(True, text, citations, conf)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import Settings, load_settings
 from .errors import ScoQaError
+from .serving import quiet_libraries
 
 EPILOGS = {
     "index": "example: sco-qa index --corpus corpus/ --index index/",
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sco-qa`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    quiet_libraries()
     from . import commands
 
     try:

@@ -73,7 +73,7 @@ class MiniLMEmbedder:
         except Exception as exc:  # any failure here means the model cannot be used
             raise ModelError(f"cannot load the embedding model from {path}: {exc}") from exc
         self._torch = torch
-        self.max_tokens = int(self._model.max_seq_length)
+        self.max_tokens = int(self._model.max_seq_length or 256)
         self.batch_size = batch_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size

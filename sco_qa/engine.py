@@ -75,7 +75,10 @@ class Engine:
         t1 = time.perf_counter()
         hits = self._retrieve(query.search_text, vec, max(k, ANSWER_POOL))
         t2 = time.perf_counter()
-        result = compose(self.index, self.stats, query, vec, hits, self.settings.abstain_threshold)
+        s = self.settings
+        result = compose(
+            self.index, self.stats, query, vec, hits, s.abstain_threshold, s.max_answer_sentences
+        )
         t3 = time.perf_counter()
         timings = {
             "embed": (t1 - t0) * 1e3,

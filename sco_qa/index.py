@@ -283,10 +283,16 @@ def _load_arrays(folder: Path) -> tuple[Any, np.ndarray, np.ndarray]:
 
 
 def _load_records(folder: Path, docs: dict[str, Document]) -> tuple[list[Chunk], list[Sentence]]:
-    raw = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
-    chunks = [Chunk(**{**c, "sentence_ids": tuple(c["sentence_ids"])}) for c in raw["chunks"]]
-    sentences = [Sentence(**s) for s in raw["sentences"]]
-    for rec in (*chunks, *sentences):
+    try:
+        raw = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+        chunks = [Chunk(**{**c, "sentence_ids": tuple(c["sentence_ids"])}) for c in raw["chunks"]]
+        sentences = [Sentence(**s) for s in raw["sentences"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexStateError(
+            f"{folder / 'chunks.json'} is unreadable ({exc}); {REBUILD}"
+        ) from None
+    records: list[Chunk | Sentence] = [*chunks, *sentences]
+    for rec in records:
         doc = docs.get(rec.doc_id)
         if doc is None or doc.text[rec.start : rec.end] != rec.text:
             raise StaleIndexError(f"{folder / 'chunks.json'} does not match the corpus; {REBUILD}")

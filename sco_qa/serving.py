@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -15,6 +17,13 @@ def configure_logging(level: int = logging.INFO) -> None:
     if not root.handlers:
         logging.basicConfig(level=level, format=LOG_FORMAT)
     logging.getLogger("sco_qa").setLevel(level)
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Libraries' INFO chatter (FAISS's loader, HTTP clients) is kept out of our logs."""
+    for noisy in ("faiss", "faiss.loader", "httpx", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def app() -> FastAPI:

@@ -1,0 +1,225 @@
+// sco-qa chat page. Every string from the corpus or the user goes in as text, never as HTML.
+"use strict";
+
+const EXAMPLES = [
+  "Which organizations is Kazakhstan chairing this year?",
+  "What are the “three evils” the SCO fights?",
+  "How much is the EU investing in the Middle Corridor?",
+];
+const MAX_TURNS = 10;
+
+const state = { history: [], docs: new Map(), busy: false };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+async function getJSON(url, options) {
+  let resp;
+  try {
+    resp = await fetch(url, options);
+  } catch (err) {
+    throw new Error("The server could not be reached. Check that it is running and try again.");
+  }
+  let body = null;
+  try {
+    body = await resp.json();
+  } catch (err) {
+    body = null;
+  }
+  if (!resp.ok) {
+    const message = body && body.error ? body.error.message : `HTTP ${resp.status}`;
+    const error = new Error(message);
+    error.status = resp.status;
+    throw error;
+  }
+  return body;
+}
+
+// ---------------------------------------------------------------- the article panel
+
+async function loadDocument(docId) {
+  if (!state.docs.has(docId)) {
+    state.docs.set(docId, await getJSON(`/documents/${encodeURIComponent(docId)}`));
+  }
+  const doc = state.docs.get(docId);
+  if ($("doc").dataset.docId !== docId) renderDocument(doc);
+  return doc;
+}
+
+function renderDocument(doc) {
+  const article = $("doc");
+  article.replaceChildren(el("h3", { class: "doc-title", text: doc.title }));
+  article.dataset.docId = doc.doc_id;
+  const meta = [doc.metadata.source_section, doc.metadata.credit && `Credit: ${doc.metadata.credit}`];
+  $("doc-meta").textContent = meta.filter(Boolean).join(" · ");
+  if (doc.metadata.standfirst) {
+    article.append(el("p", { class: "standfirst", text: doc.metadata.standfirst }));
+  }
+  for (const block of doc.blocks) {
+    const text = doc.text.slice(block.start, block.end);
+    const tag = block.kind === "heading" ? "h4" : "p";
+    const shown = block.kind === "heading" ? text.replace(/^#+\s*/, "") : text;
+    article.append(el(tag, {
+      "data-start": String(block.start),
+      "data-end": String(block.end),
+      "data-kind": block.kind,
+      text: shown,
+    }));
+  }
+}
+
+function clearHighlight() {
+  for (const node of document.querySelectorAll("#doc [data-start]")) {
+    if (node.querySelector("mark")) {
+      const doc = state.docs.get($("doc").dataset.docId);
+      const start = Number(node.dataset.start);
+      node.textContent = doc.text.slice(start, Number(node.dataset.end));
+    }
+    node.classList.remove("active");
+  }
+}
+
+// Highlight exactly text[start:end] by offsets (a span may cross paragraphs).
+async function showSpan(docId, start, end) {
+  const doc = await loadDocument(docId);
+  clearHighlight();
+  let first = null;
+  for (const node of document.querySelectorAll("#doc p[data-start]")) {
+    const bStart = Number(node.dataset.start);
+    const bEnd = Number(node.dataset.end);
+    if (bEnd <= start || bStart >= end) continue;
+    const from = Math.max(start, bStart);
+    const to = Math.min(end, bEnd);
+    const mark = el("mark", { class: "hl", tabindex: "-1", text: doc.text.slice(from, to) });
+    node.replaceChildren(doc.text.slice(bStart, from), mark, doc.text.slice(to, bEnd));
+    node.classList.add("active");
+    first = first || mark;
+  }
+  if (first) {
+    first.scrollIntoView({ block: "center" });
+    first.focus({ preventScroll: true });
+  }
+}
+
+// ---------------------------------------------------------------- the chat
+
+function addMessage(kind, who, ...body) {
+  $("examples").hidden = true;
+  const item = el("li", { class: `msg ${kind}` },
+    el("div", { class: "who", text: who }), el("div", { class: "body" }, ...body));
+  $("messages").append(item);
+  item.scrollIntoView({ block: "end" });
+  return item;
+}
+
+function citationChip(c) {
+  return el("button", {
+    type: "button",
+    class: "chip",
+    "aria-label": `Show citation ${c.n} in the article`,
+    "data-n": String(c.n),
+    onclick: () => showSpan(c.doc_id, c.start, c.end),
+  }, `[${c.n}]`);
+}
+
+function renderAnswer(answer) {
+  if (!answer.answered) {
+    const related = el("ol", { class: "related" });
+    for (const p of answer.passages.slice(0, 3)) {
+      const label = p.text.length > 140 ? `${p.text.slice(0, 140)}…` : p.text;
+      related.append(el("li", {}, el("button", {
+        type: "button",
+        class: "related-link",
+        onclick: () => showSpan(p.doc_id, p.start, p.end),
+      }, label)));
+    }
+    return addMessage("bot not-found", "Not in the article",
+      el("p", { text: answer.answer }), el("p", { class: "related-title", text: "Related passages:" }), related);
+  }
+  const parts = [];
+  for (const c of answer.citations) {
+    parts.push(el("span", { class: "quote", text: c.quote }), citationChip(c), " ");
+  }
+  const sources = el("ul", { class: "cite-list" });
+  for (const c of answer.citations) {
+    const where = [c.section || "Introduction", `paragraph ${c.paragraph}`].join(", ");
+    sources.append(el("li", { text: `[${c.n}] ${c.title} — ${where}` }));
+  }
+  return addMessage("bot answer", "Answer", el("p", {}, ...parts), sources);
+}
+
+async function ask(question) {
+  if (state.busy) return;
+  state.busy = true;
+  $("send").disabled = true;
+  addMessage("user", "You", question);
+  const loading = addMessage("bot loading", "Searching", "Looking through the article…");
+  loading.setAttribute("aria-busy", "true");
+  try {
+    const answer = await getJSON("/ask", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ question, history: state.history.slice(-MAX_TURNS) }),
+    });
+    loading.remove();
+    renderAnswer(answer);
+    state.history.push({ question: answer.question, answer: answer.answer });
+    const first = answer.answered ? answer.citations[0] : null;
+    if (first) await loadDocument(first.doc_id);
+  } catch (err) {
+    loading.remove();
+    addMessage("bot error", "Error", el("p", { role: "alert", text: err.message }));
+  } finally {
+    state.busy = false;
+    $("send").disabled = false;
+    $("question").focus();
+  }
+}
+
+function submit(event) {
+  if (event) event.preventDefault();
+  const box = $("question");
+  const question = box.value.trim();
+  if (!question) return;
+  box.value = "";
+  ask(question);
+}
+
+async function init() {
+  for (const text of EXAMPLES) {
+    $("example-list").append(el("li", {}, el("button", {
+      type: "button",
+      onclick: () => ask(text),
+    }, text)));
+  }
+  $("ask-form").addEventListener("submit", submit);
+  $("question").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submit(event);
+  });
+  $("question").focus();
+  await showFirstDocument(60);
+}
+
+async function showFirstDocument(tries) {
+  try {
+    const list = await getJSON("/documents");
+    if (list.documents.length) await loadDocument(list.documents[0].doc_id);
+  } catch (err) {
+    $("doc").replaceChildren(el("p", { class: "error", text: err.message }));
+    if (err.status === 503 && tries > 1) {  // the index is still loading
+      setTimeout(() => showFirstDocument(tries - 1), 1000);
+    }
+  }
+}
+
+document.addEventListener("DOMContentLoaded", init);

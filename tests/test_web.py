@@ -1,0 +1,189 @@
+"""The chat page in a real Chromium (Debian's), driven by Playwright, against a live server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS, ROOT
+from .live import live_server
+
+CHROMIUM = Path(os.environ.get("SCO_QA_CHROMIUM", "/usr/bin/chromium"))
+SHOTS = Path(os.environ.get("SCO_QA_SCREENSHOTS", ROOT / "reports" / "screenshots"))
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = (
+    '<script>window.__xss=1</script> <img src=x onerror="window.__xss=2"> '
+    '"><svg onload="window.__xss=3">'
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: run make install-browser"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def base(engine):
+    with live_server(CORPUS, engine.settings.index_dir) as url:
+        yield url
+
+
+@pytest.fixture()
+def page(browser, base):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    pg = context.new_page()
+    pg.goto(base + "/")
+    pg.wait_for_selector("#doc p[data-start]")
+    yield pg
+    context.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    page.wait_for_selector(".msg.loading", state="detached", timeout=30_000)
+
+
+def test_answer_citation_highlights_the_quote(page, base) -> None:
+    ask(page, "Which organizations does Kazakhstan chair?")
+    answer = page.locator(".msg.answer").last
+    assert "Organization of Turkic States" in answer.inner_text()
+    chip = answer.locator("button.chip").first
+    quote = answer.locator(".quote").first.text_content()
+    chip.click()
+    mark = page.locator("#doc mark.hl")
+    mark.first.wait_for()
+    assert "".join(mark.all_text_contents()) == quote
+    assert mark.first.is_visible()
+    in_view = page.evaluate(
+        "() => { const r = document.querySelector('#doc mark.hl').getBoundingClientRect();"
+        " const s = document.querySelector('#source').getBoundingClientRect();"
+        " return r.top >= s.top && r.bottom <= s.bottom; }"
+    )
+    assert in_view
+    assert page.evaluate("document.activeElement.id") == "question" or mark.first.evaluate(
+        "m => document.activeElement === m"
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "desktop.png"), full_page=True)
+
+
+def test_keyboard_and_focus(page) -> None:
+    page.fill("#question", "first line")
+    page.press("#question", "Shift+Enter")
+    page.type("#question", "second line")
+    assert page.input_value("#question") == "first line\nsecond line"
+    assert page.locator(".msg").count() == 0  # Shift+Enter did not send
+    page.locator("#example-list button").first.click()
+    page.wait_for_selector(".msg.answer, .msg.not-found", timeout=30_000)
+    assert page.evaluate("document.activeElement.id") == "question"
+    assert page.get_attribute("#messages", "aria-live") == "polite"
+    assert page.locator("label[for=question]").count() == 1
+
+
+def test_not_in_the_article_state(page) -> None:
+    ask(page, "How tall is the Independence Palace?")
+    msg = page.locator(".msg.not-found").last
+    assert "does not contain" in msg.inner_text()
+    assert msg.locator("button.chip").count() == 0
+    related = msg.locator("button.related-link")
+    assert related.count() >= 1
+    related.first.click()
+    page.locator("#doc mark.hl").first.wait_for()
+
+
+def test_follow_up_uses_history(page) -> None:
+    requests = []
+    page.on(
+        "request", lambda r: requests.append(r.post_data_json) if r.url.endswith("/ask") else None
+    )
+    ask(page, "Who is Roger Kangas?")
+    ask(page, "And what did he say about trade?")
+    assert requests[-1]["history"][0]["question"] == "Who is Roger Kangas?"
+    assert "trade partner" in page.locator(".msg.answer").last.inner_text()
+
+
+def test_errors_show_inline(page, base) -> None:
+    page.evaluate("document.getElementById('question').removeAttribute('maxlength')")
+    ask(page, "x" * 1000 + " y")  # the server's own 422, shown with its message
+    assert "at most 1000 characters" in page.locator(".msg.error").last.inner_text()
+    page.route(
+        "**/ask",
+        lambda route: route.fulfill(
+            status=422,
+            content_type="application/json",
+            body='{"error": {"code": "invalid_request", "message": "question: too long"}}',
+        ),
+    )
+    ask(page, "anything")
+    assert "question: too long" in page.locator(".msg.error").last.inner_text()
+    page.unroute("**/ask")
+    page.route("**/ask", lambda route: route.abort("connectionrefused"))
+    ask(page, "anything else")
+    assert "could not be reached" in page.locator(".msg.error").last.inner_text()
+    assert page.is_enabled("#send")  # nothing froze
+
+
+def test_phone_layout_has_no_horizontal_scroll(browser, base) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    pg = context.new_page()
+    pg.goto(base + "/")
+    pg.wait_for_selector("#doc p[data-start]")
+    ask(pg, "Which organizations does Kazakhstan chair?")
+    pg.locator("button.chip").first.click()
+    pg.locator("#doc mark.hl").first.wait_for()
+    width = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
+    context.close()
+
+
+def test_hostile_text_runs_no_script(browser, embedder, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "hostile.md").write_text(
+        f"---\ntitle: Hostile {XSS}\n---\n\nThe payload {XSS} sits in this paragraph about "
+        f"Astana summits.\n\nAnother paragraph mentions Astana and {XSS} again.\n",
+        encoding="utf-8",
+    )
+    with live_server(corpus, tmp_path / "index") as url:
+        context = browser.new_context()
+        pg = context.new_page()
+        pg.goto(url + "/")
+        pg.wait_for_selector("#doc p[data-start]")
+        ask(pg, f"What about Astana summits {XSS}?")
+        pg.locator(".msg.answer button.chip, .msg.not-found button.related-link").first.click()
+        pg.locator("#doc mark.hl").first.wait_for()
+        assert pg.evaluate("window.__xss") is None
+        assert (
+            pg.locator("#doc script, #doc img, #doc svg, #messages script, #messages img").count()
+            == 0
+        )
+        assert "<script>" in pg.locator("#doc").inner_text()  # shown as text
+        context.close()
+    shutil.rmtree(tmp_path / "index", ignore_errors=True)
