@@ -32,7 +32,14 @@ eval: install
 	$(VENV)/sco-qa eval --report reports/
 
 bench: install
+	$(VENV)/python -m pip install --quiet -e ".[dev,bench]"
 	$(VENV)/python benchmarks/ask_latency.py
+	$(VENV)/python benchmarks/cold_start.py
+	$(VENV)/python benchmarks/compare_frameworks.py
+	command -v wrk >/dev/null || apt-get install -y -qq wrk nginx
+	$(VENV)/python benchmarks/http_load.py
+	$(VENV)/python benchmarks/nginx_replicas.py --replicas 2
+	$(VENV)/python benchmarks/scale.py
 
 clean:
 	rm -rf index/CURRENT index/build-* reports/ .pytest_cache

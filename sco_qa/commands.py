@@ -32,7 +32,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from .index import build_index
 
     report = build_index(
-        settings.corpus_dir, settings.index_dir, MiniLMEmbedder(), chunking_params(settings)
+        settings.corpus_dir,
+        settings.index_dir,
+        MiniLMEmbedder(),
+        chunking_params(settings),
+        settings.ann_threshold,
     )
     print(
         f"indexed {report.documents} documents: {report.passages} passages, "

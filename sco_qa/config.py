@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     passage_overlap: int = Field(1, ge=0, le=3, description="sentences shared by split passages")
     auto_rebuild: bool = Field(True, description="rebuild a stale index instead of failing")
     cors_origins: list[str] = Field(default_factory=list)
+    ann_threshold: int = Field(
+        200_000, ge=1, description="passages from which the dense index is HNSW, not exact"
+    )
     embed_cache_size: int = Field(1024, ge=0)
     torch_threads: int = Field(0, ge=0, le=64, description="0 keeps torch's default")
 

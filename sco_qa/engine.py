@@ -52,7 +52,12 @@ class Engine:
         )
         allow = settings.auto_rebuild if rebuild is None else rebuild
         index = open_index(
-            settings.corpus_dir, settings.index_dir, emb, chunking_params(settings), rebuild=allow
+            settings.corpus_dir,
+            settings.index_dir,
+            emb,
+            chunking_params(settings),
+            allow,
+            settings.ann_threshold,
         )
         return cls(settings, emb, index, SentenceStats.from_sentences(index.sentences))
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from .chunking import ChunkingParams, chunk_corpus
 from .corpus import corpus_fingerprint, document_hash, load_corpus
+from .dense import build_dense, load_dense
 from .errors import IndexStateError, StaleIndexError
 from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from .embedding import Embedder
 
 FORMAT = "sco-qa-index/1"
+ANN_THRESHOLD = 200_000  # passages from which HNSW replaces exact search (benchmarks/scale.py)
 CURRENT = "CURRENT"
 REBUILD = "run `sco-qa index` to rebuild it"
 log = logging.getLogger(__name__)
@@ -105,15 +107,6 @@ def _records_json(chunks: list[Chunk], sentences: list[Sentence]) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
-def _faiss_bytes(vectors: np.ndarray, dim: int) -> bytes:
-    import faiss
-
-    index = faiss.IndexFlatIP(dim)  # exact search; the corpus is small
-    if len(vectors):
-        index.add(vectors)
-    return bytes(faiss.serialize_index(index))
-
-
 def _truncated(embedder: Embedder, chunks: list[Chunk], sentences: list[Sentence]) -> list[str]:
     over = [c.chunk_id for c in chunks if embedder.count_tokens(c.text) > embedder.max_tokens]
     over += [
@@ -129,7 +122,11 @@ def _truncated(embedder: Embedder, chunks: list[Chunk], sentences: list[Sentence
 
 
 def _write_build(
-    folder: Path, docs: list[Document], embedder: Embedder, params: ChunkingParams
+    folder: Path,
+    docs: list[Document],
+    embedder: Embedder,
+    params: ChunkingParams,
+    ann_threshold: int,
 ) -> tuple[dict[str, Any], list[str]]:
     chunks, sentences = chunk_corpus(docs, params)
     truncated = _truncated(embedder, chunks, sentences)
@@ -139,8 +136,8 @@ def _write_build(
         "chunks.json": _records_json(chunks, sentences),
         "passages.npy": _npy_bytes(pvec),
         "sentences.npy": _npy_bytes(svec),
-        "passages.faiss": _faiss_bytes(pvec, embedder.dim),
     }
+    files["passages.faiss"], dense = build_dense(pvec, embedder.dim, ann_threshold)
     for name, data in files.items():
         _fsync_write(folder / name, data)
     (folder / "bm25").mkdir()
@@ -157,6 +154,7 @@ def _write_build(
             "documents": {d.doc_id: document_hash(d) for d in docs},
         },
         "chunking": asdict(params),
+        "dense_index": asdict(dense),
         "counts": {"documents": len(docs), "passages": len(chunks), "sentences": len(sentences)},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checksums": {n: _sha256(folder / n) for n in sorted(names)},
@@ -165,7 +163,11 @@ def _write_build(
 
 
 def build_index(
-    corpus_dir: Path, index_dir: Path, embedder: Embedder, params: ChunkingParams = ChunkingParams()
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams = ChunkingParams(),
+    ann_threshold: int = ANN_THRESHOLD,
 ) -> BuildReport:
     """Chunk, embed and index ``corpus_dir``; switch ``index_dir`` to it atomically."""
     started = time.perf_counter()
@@ -174,7 +176,7 @@ def build_index(
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     folder.mkdir()
     try:
-        manifest, truncated = _write_build(folder, docs, embedder, params)
+        manifest, truncated = _write_build(folder, docs, embedder, params, ann_threshold)
         _fsync_write(folder / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
         _fsync_dir(folder)
         _switch_current(index_dir, folder.name)
@@ -269,10 +271,8 @@ def _check_fresh(manifest: dict[str, Any], docs: list[Document], corpus_dir: Pat
 
 
 def _load_arrays(folder: Path) -> tuple[Any, np.ndarray, np.ndarray]:
-    import faiss
-
     try:
-        dense = faiss.read_index(str(folder / "passages.faiss"))
+        dense = load_dense(folder / "passages.faiss")
         pvec = np.load(folder / "passages.npy", mmap_mode="r", allow_pickle=False)
         svec = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # FAISS raises RuntimeError, numpy ValueError/OSError
@@ -334,6 +334,7 @@ def open_index(
     embedder: Embedder,
     params: ChunkingParams = ChunkingParams(),
     rebuild: bool = True,
+    ann_threshold: int = ANN_THRESHOLD,
 ) -> Index:
     """Load the index, building it when missing, stale or cut differently (if ``rebuild``).
 
@@ -353,5 +354,5 @@ def open_index(
         if index.manifest["chunking"] == asdict(params) or not rebuild:
             return index
         log.warning("chunking settings changed since the index was built; rebuilding")
-    build_index(corpus_dir, index_dir, embedder, params)
+    build_index(corpus_dir, index_dir, embedder, params, ann_threshold)
     return load_index(corpus_dir, index_dir, embedder)
