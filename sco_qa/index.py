@@ -249,7 +249,7 @@ def _check_model(manifest: dict[str, Any], embedder: Embedder | None) -> None:
         return
     model = manifest["model"]
     if model["name"] != embedder.name or model["dim"] != embedder.dim:
-        raise IndexStateError(
+        raise StaleIndexError(
             f"the index was built with {model['name']} ({model['dim']}d), not "
             f"{embedder.name} ({embedder.dim}d); {REBUILD}"
         )

@@ -11,7 +11,7 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 from sco_qa.config import load_settings
-from sco_qa.embedding import MiniLMEmbedder
+from sco_qa.embedding import Embedder, load_embedder
 from sco_qa.engine import Engine
 from sco_qa.records import Answer
 
@@ -21,12 +21,13 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
-def embedder() -> MiniLMEmbedder:
-    return MiniLMEmbedder()
+def embedder() -> Embedder:
+    """The default backend (ONNX Runtime), as users run it."""
+    return load_embedder(load_settings())
 
 
 @pytest.fixture(scope="session")
-def engine(embedder: MiniLMEmbedder, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     settings = load_settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"))
     return Engine.open(settings, embedder)
 

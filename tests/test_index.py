@@ -89,7 +89,7 @@ def test_model_mismatch(built: Path, tricky_dir: Path, embedder) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["model"]["name"] = "another/model"
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexStateError, match="built with another/model"):
+    with pytest.raises(StaleIndexError, match="built with another/model"):
         load_index(tricky_dir, built, embedder)
 
 

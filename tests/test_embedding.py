@@ -1,0 +1,58 @@
+"""The model, loaded from the installed package: ONNX Runtime agrees with torch."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sco_qa.chunking import chunk_document
+from sco_qa.config import load_settings
+from sco_qa.corpus import load_corpus
+from sco_qa.embedding import MiniLMEmbedder, load_embedder
+from sco_qa.errors import ConfigError
+from sco_qa.onnx_model import OnnxMiniLMEmbedder
+
+from .conftest import CORPUS
+
+
+@pytest.fixture(scope="module")
+def sentences() -> list[str]:
+    _, sents = chunk_document(load_corpus(CORPUS)[0])
+    return [s.text for s in sents] + ["wich city hosted the sumit", "¿Qué es la OCS? 🇰🇿"]
+
+
+def test_onnx_matches_sentence_transformers(embedder, sentences) -> None:
+    torch_vecs = MiniLMEmbedder(cache_size=0).embed(sentences)
+    onnx_vecs = embedder.embed(sentences)
+    assert isinstance(embedder, OnnxMiniLMEmbedder)
+    assert onnx_vecs.shape == torch_vecs.shape == (len(sentences), 384)
+    assert np.min(np.sum(onnx_vecs * torch_vecs, axis=1)) > 0.9999
+    assert np.allclose(np.linalg.norm(onnx_vecs, axis=1), 1.0, atol=1e-5)
+
+
+def test_token_counts_and_truncation(embedder) -> None:
+    torch_model = MiniLMEmbedder(cache_size=0)
+    for text in ("Dr. Roger Kangas said so.", " ".join(["word"] * 400)):
+        assert embedder.count_tokens(text) == torch_model.count_tokens(text)
+    long_vec = embedder.embed([" ".join(["word"] * 400)])
+    assert long_vec.shape == (1, 384)  # cut to 256 tokens, not an error
+
+
+def test_single_texts_are_cached(embedder) -> None:
+    a = embedder.embed(["Which organizations does Kazakhstan chair?"])
+    b = embedder.embed(["Which organizations does Kazakhstan chair?"])
+    assert np.shares_memory(a, b) or np.array_equal(a, b)
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_int8_backend_is_close(tmp_path: Path, sentences) -> None:
+    settings = load_settings(model_backend="onnx-int8", model_cache_dir=tmp_path)
+    int8 = load_embedder(settings)
+    assert int8.name.endswith("+int8")  # its index is never mixed with fp32 vectors
+    ref = load_embedder(load_settings()).embed(sentences[:20])
+    assert np.min(np.sum(int8.embed(sentences[:20]) * ref, axis=1)) > 0.9
+
+
+def test_bad_backend_setting() -> None:
+    with pytest.raises(ConfigError, match="SCO_QA_MODEL_BACKEND"):
+        load_settings(model_backend="tensorflow")
