@@ -15,7 +15,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import golden_questions, stats_ms, write_result
+from common import ROOT, golden_questions, stats_ms, write_result
 
 from sco_qa.config import load_settings
 from sco_qa.engine import Engine
@@ -48,7 +48,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = ap.parse_args()
     index_dir = Path(tempfile.mkdtemp(prefix="sco-qa-bench-"))
-    settings = load_settings(index_dir=index_dir, embed_cache_size=0, model_threads=args.threads)
+    settings = load_settings(
+        corpus_dir=ROOT / "corpus",
+        index_dir=index_dir,
+        embed_cache_size=0,
+        model_threads=args.threads,
+    )
     engine = Engine.open(settings)
     questions = golden_questions()
     run(engine, questions, 1)  # warm-up
@@ -74,7 +79,7 @@ def main() -> None:
         f"{u['total']['p99']} ms (embed p50 {u['embed']['p50']}, search "
         f"{u['search']['p50']}, compose {u['compose']['p50']}); outside the forward pass "
         f"p50 {result['outside_forward_pass']['p50']} ms; repeated question p50 "
-        f"{c['total']['p50']} ms; torch threads {args.threads or 'default'}"
+        f"{c['total']['p50']} ms; model threads {args.threads or 'default'}"
     )
     write_result("ask_latency" + (f"_t{args.threads}" if args.threads else ""), result, line)
 

@@ -76,7 +76,9 @@ def haystack_search(text: str) -> tuple[Search, int]:
 
 def scoqa_search() -> tuple[Search, int]:
     tmp = Path(tempfile.mkdtemp(prefix="sco-qa-cmp-"))
-    engine = Engine.open(load_settings(index_dir=tmp, embed_cache_size=0))
+    engine = Engine.open(
+        load_settings(corpus_dir=ROOT / "corpus", index_dir=tmp, embed_cache_size=0)
+    )
     return (lambda q: [h.chunk.text for h in engine.search(q, k=5)]), len(engine.index.chunks)
 
 

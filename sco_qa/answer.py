@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .features import STRICT_KINDS, kind_match, needs_antecedent, refers_back
+from .features import KINDS, STRICT_KINDS, kind_match, needs_antecedent, refers_back
 from .lexical import tokens
 from .records import Citation, Hit, Sentence
 
@@ -34,11 +34,15 @@ class Weights:
 
 @dataclass(frozen=True)
 class SentenceStats:
-    """Per-sentence token sets and IDF over sentences, computed once per index."""
+    """What scoring needs of every sentence, computed once per index: token sets, IDF over
+    sentences, the kinds of fact each can state, and how it leans on the one before."""
 
     token_sets: tuple[frozenset[str], ...]
     idf: dict[str, float]
     unseen_idf: float
+    kinds: dict[str, tuple[float, ...]]
+    quote_previous: tuple[bool, ...]  # opens with a reference: quote the sentence before
+    leans_back: tuple[bool, ...]  # refers back somewhere: credit the sentence before's words
 
     @classmethod
     def from_sentences(cls, sentences: list[Sentence]) -> SentenceStats:
@@ -46,7 +50,23 @@ class SentenceStats:
         df = Counter(t for s in sets for t in s)
         n = max(len(sets), 1)
         idf = {t: math.log(1 + n / c) for t, c in df.items()}
-        return cls(sets, idf, math.log(1 + n / 0.5))
+        kinds = {k: tuple(kind_match(k, s.text) for s in sentences) for k in KINDS}
+        has_prev = [
+            i > 0 and _same_paragraph_sentences(sentences[i - 1], s)
+            for i, s in enumerate(sentences)
+        ]
+        quote = tuple(
+            p and needs_antecedent(s.text) for p, s in zip(has_prev, sentences, strict=True)
+        )
+        leans = tuple(
+            q or (p and refers_back(s.text))
+            for q, p, s in zip(quote, has_prev, sentences, strict=True)
+        )
+        return cls(sets, idf, math.log(1 + n / 0.5), kinds, quote, leans)
+
+
+def _same_paragraph_sentences(a: Sentence, b: Sentence) -> bool:
+    return a.doc_id == b.doc_id and a.paragraph == b.paragraph
 
 
 @dataclass(frozen=True)
@@ -103,14 +123,6 @@ def _candidates(index: Index, hits: list[Hit]) -> list[tuple[int, float]]:
     return sorted(seen.items())
 
 
-def _previous(index: Index, pos: int) -> int | None:
-    """The preceding sentence of the same paragraph, if any."""
-    if pos == 0:
-        return None
-    cur, prev = index.sentences[pos], index.sentences[pos - 1]
-    return pos - 1 if prev.doc_id == cur.doc_id and prev.paragraph == cur.paragraph else None
-
-
 def score_sentences(
     index: Index,
     stats: SentenceStats,
@@ -126,17 +138,14 @@ def score_sentences(
     positions = [p for p, _ in cands]
     dense = np.asarray(index.sentence_vectors[positions]) @ qvec.reshape(-1)
     qtok = Counter(index.lexical.query_tokens(query.topic_text))
+    kinds = stats.kinds[query.kind]
     out = []
     for (pos, passage), d in zip(cands, dense, strict=True):
-        text = index.sentences[pos].text
-        prev = _previous(index, pos)
-        quote_prev = prev is not None and needs_antecedent(text)
-        leans = prev is not None and (quote_prev or refers_back(text))
-        extra = stats.token_sets[prev] if leans and prev is not None else frozenset()
+        extra = stats.token_sets[pos - 1] if stats.leans_back[pos] else frozenset()
         lex = coverage(qtok, stats.token_sets[pos], stats, extra, w.context)
-        kind = kind_match(query.kind, text)
+        kind = kinds[pos]
         score = w.dense * float(d) + w.lexical * lex + w.passage * passage + w.kind * kind
-        out.append(Scored(pos, score, float(d), lex, kind, quote_prev))
+        out.append(Scored(pos, score, float(d), lex, kind, stats.quote_previous[pos]))
     return sorted(out, key=lambda s: (-s.score, s.pos))
 
 
@@ -183,8 +192,7 @@ def _spans(index: Index, chosen: list[Scored]) -> list[tuple[int, int, float]]:
 
 
 def _same_paragraph(index: Index, a: int, b: int) -> bool:
-    sa, sb = index.sentences[a], index.sentences[b]
-    return sa.doc_id == sb.doc_id and sa.paragraph == sb.paragraph
+    return _same_paragraph_sentences(index.sentences[a], index.sentences[b])
 
 
 def cite(index: Index, runs: list[tuple[int, int, float]]) -> tuple[Citation, ...]:

@@ -45,6 +45,8 @@ def proper_names(text: str) -> int:
     return sum(1 for m in _NAME.finditer(text) if m.start() > 0)
 
 
+#: every kind of answer a question can ask for (see questions.question_kind)
+KINDS = ("quantity", "date", "reason", "place", "person", "list", "other")
 #: kinds whose sign in a sentence is reliable enough that its absence lowers confidence
 STRICT_KINDS = frozenset({"quantity", "date"})
 

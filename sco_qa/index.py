@@ -273,8 +273,9 @@ def _check_fresh(manifest: dict[str, Any], docs: list[Document], corpus_dir: Pat
 def _load_arrays(folder: Path) -> tuple[Any, np.ndarray, np.ndarray]:
     try:
         dense = load_dense(folder / "passages.faiss")
-        pvec = np.load(folder / "passages.npy", mmap_mode="r", allow_pickle=False)
-        svec = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
+        # plain ndarray views of the mapped files: shared between processes, fast to index
+        pvec = np.asarray(np.load(folder / "passages.npy", mmap_mode="r", allow_pickle=False))
+        svec = np.asarray(np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False))
     except Exception as exc:  # FAISS raises RuntimeError, numpy ValueError/OSError
         raise IndexStateError(
             f"index files in {folder} cannot be read ({exc}); {REBUILD}"
