@@ -145,7 +145,9 @@ def measure(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=0, help="model threads per worker")
     args = ap.parse_args()
+    os.environ["SCO_QA_MODEL_THREADS"] = str(args.threads)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="sco-qa-http-"))
@@ -168,7 +170,9 @@ def main() -> None:
         f"{w2c8['rps']} req/s (p99 {w2c8['p99_ms']} ms); c=32 errors {c32['errors']}; "
         f"with the cache (repeated questions) 2 workers c=8 {cached['rps']} req/s"
     )
-    write_result("http_load", {"seconds": args.seconds, "rows": rows}, line)
+    name = "http_load" + (f"_t{args.threads}" if args.threads else "")
+    line += f"; model threads per worker {args.threads or 'default'}"
+    write_result(name, {"seconds": args.seconds, "model_threads": args.threads, "rows": rows}, line)
 
 
 if __name__ == "__main__":

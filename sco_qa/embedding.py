@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from .batching import MicroBatcher
 from .errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
@@ -74,23 +75,26 @@ class CachedEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self.batcher = MicroBatcher(lambda texts: self._encode(texts, False))
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Normalised vectors; single texts are served from the cache."""
-        if len(texts) == 1 and self._cache_size:
-            return self._embed_cached(texts[0])[None, :]
+        """Normalised vectors; single texts go through the cache and the micro-batcher."""
+        if len(texts) == 1:
+            return self._embed_one(texts[0])[None, :]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._encode(list(texts), progress)
 
-    def _embed_cached(self, text: str) -> np.ndarray:
+    def _embed_one(self, text: str) -> np.ndarray:
         with self._lock:
             hit = self._cache.get(text)
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        vec = self._encode([text], False)[0]
+        vec = self.batcher.submit(text)
         vec.setflags(write=False)
+        if not self._cache_size:
+            return vec
         with self._lock:
             self._cache[text] = vec
             while len(self._cache) > self._cache_size:

@@ -56,3 +56,28 @@ def test_int8_backend_is_close(tmp_path: Path, sentences) -> None:
 def test_bad_backend_setting() -> None:
     with pytest.raises(ConfigError, match="SCO_QA_MODEL_BACKEND"):
         load_settings(model_backend="tensorflow")
+
+
+def test_concurrent_questions_are_batched(sentences) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    emb = load_embedder(load_settings(embed_cache_size=0))
+    texts = sentences[:40]
+    expected = emb.embed(texts)  # one batched call, for reference
+    before = (emb.batcher.batches, emb.batcher.items)
+    with ThreadPoolExecutor(8) as pool:
+        got = np.vstack(list(pool.map(lambda t: emb.embed([t])[0], texts)))
+    batches = emb.batcher.batches - before[0]
+    assert emb.batcher.items - before[1] == len(texts)
+    assert batches < len(texts)  # some model calls served several questions
+    assert np.min(np.sum(got * expected, axis=1)) > 0.9999
+
+
+def test_batch_errors_reach_every_caller() -> None:
+    from sco_qa.batching import MicroBatcher
+
+    def broken(texts: list[str]) -> np.ndarray:
+        raise RuntimeError("model failed")
+
+    with pytest.raises(RuntimeError, match="model failed"):
+        MicroBatcher(broken).submit("x")
