@@ -188,6 +188,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     model_path()  # fail now, clearly, if the model is missing
     _ensure_index(settings)  # once, before any worker starts
+    if settings.workers > 1 and not settings.model_threads:
+        # measured (benchmarks/http_load*): one model thread per core beats oversubscription
+        threads = max(1, (os.cpu_count() or 1) // settings.workers)
+        os.environ["SCO_QA_MODEL_THREADS"] = str(threads)
     os.environ["SCO_QA_CORPUS_DIR"] = str(Path(settings.corpus_dir).resolve())
     os.environ["SCO_QA_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
     print(
