@@ -63,6 +63,7 @@ def main() -> None:
         "SCO_QA_INDEX_DIR": str(tmp / "index"),
         "SCO_QA_CORPUS_DIR": str(ROOT / "corpus"),
         "SCO_QA_EMBED_CACHE_SIZE": "0",
+        "SCO_QA_MODEL_THREADS": "1",  # one core per replica
     }
     subprocess.run([sys.executable, "-m", "sco_qa", "index"], env=env, check=True)
     procs, ports = [], [free_port() for _ in range(args.replicas)]
