@@ -26,7 +26,7 @@ def vectors(n: int, rng: np.random.Generator) -> np.ndarray:
     step = 100_000
     for i in range(0, n, step):
         m = min(step, n - i)
-        out[i : i + m] = centres[rng.integers(0, 2000, m)] + 0.6 * rng.standard_normal(
+        out[i : i + m] = centres[rng.integers(0, 2000, m)] + 0.35 * rng.standard_normal(
             (m, DIM), dtype=np.float32
         )
     out /= np.linalg.norm(out, axis=1, keepdims=True)
@@ -34,7 +34,7 @@ def vectors(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def queries(data: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    q = data[rng.integers(0, len(data), k)] + 0.3 * rng.standard_normal((k, DIM), dtype=np.float32)
+    q = data[rng.integers(0, len(data), k)] + 0.15 * rng.standard_normal((k, DIM), dtype=np.float32)
     return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
 
 
@@ -84,7 +84,7 @@ def faiss_rows(data: np.ndarray, qs: np.ndarray) -> list[dict]:
     t0 = time.perf_counter()
     hnsw.add(data)
     build = time.perf_counter() - t0
-    for ef in (64, 128):
+    for ef in (64, 128, 256):
         hnsw.hnsw.efSearch = ef
         lat, found = timed_search(hnsw, qs)
         rows.append(
@@ -105,7 +105,7 @@ def faiss_rows(data: np.ndarray, qs: np.ndarray) -> list[dict]:
     ivf.train(data[np.random.default_rng(1).choice(n, min(n, 64 * nlist), replace=False)])
     ivf.add(data)
     build = time.perf_counter() - t0
-    for nprobe in (8, 32):
+    for nprobe in (16, 64):
         ivf.nprobe = nprobe
         lat, found = timed_search(ivf, qs)
         rows.append(

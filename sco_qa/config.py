@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     auto_rebuild: bool = Field(True, description="rebuild a stale index instead of failing")
     cors_origins: list[str] = Field(default_factory=list)
     ann_threshold: int = Field(
-        200_000, ge=1, description="passages from which the dense index is HNSW, not exact"
+        50_000, ge=1, description="passages from which the dense index is IVF, not exact"
     )
     embed_cache_size: int = Field(1024, ge=0)
     model_cache_dir: Path = Field(

@@ -24,7 +24,7 @@ import numpy as np
 
 from .chunking import ChunkingParams, chunk_corpus
 from .corpus import corpus_fingerprint, document_hash, load_corpus
-from .dense import build_dense, load_dense
+from .dense import DenseBackend, build_dense, load_dense
 from .errors import IndexStateError, StaleIndexError
 from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .embedding import Embedder
 
 FORMAT = "sco-qa-index/1"
-ANN_THRESHOLD = 200_000  # passages from which HNSW replaces exact search (benchmarks/scale.py)
+ANN_THRESHOLD = 50_000  # passages from which IVF replaces exact search (benchmarks/scale.py)
 CURRENT = "CURRENT"
 REBUILD = "run `sco-qa index` to rebuild it"
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class Index:
     documents: dict[str, Document]
     chunks: list[Chunk]
     sentences: list[Sentence]
-    dense: Any  # faiss.Index over passage vectors
+    dense: DenseBackend  # FAISS over the passage vectors
     passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
     lexical: LexicalIndex

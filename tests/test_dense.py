@@ -23,12 +23,12 @@ def test_small_corpora_get_exact_search(tmp_path: Path) -> None:
     assert (ids == brute).all()
 
 
-def test_large_corpora_get_hnsw_with_checked_recall(tmp_path: Path) -> None:
+def test_large_corpora_get_ivf_with_checked_recall(tmp_path: Path) -> None:
     import faiss
 
     vecs = _vectors(3000)
     data, info = build_dense(vecs, 32, ann_threshold=1000)
-    assert info.kind == "hnsw32" and info.recall_at_10 >= 0.95 and info.ef_search >= 64
+    assert info.kind.startswith("ivf") and info.recall_at_10 >= 0.95 and info.probes >= 8
     path = tmp_path / "i.faiss"
     path.write_bytes(data)
     index = load_dense(path)
