@@ -126,7 +126,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"abstain_threshold": 0.0})
     if args.url and not args.calibrate:
         ask, text_of = _remote(args.url)
-        threshold = float("nan")
+        threshold: float | None = None
     else:
         engine = Engine.open(settings)
         ask = lambda q, k: answer_dict(engine.ask(q, k))  # noqa: E731

@@ -47,7 +47,7 @@ class Report:
 
     metrics: dict[str, float]
     outcomes: list[Outcome]
-    threshold: float
+    threshold: float | None  # None when a remote server was evaluated
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,7 +158,9 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
     return m
 
 
-def evaluate(items: Sequence[GoldenItem], ask: AskFn, text_of: TextFn, threshold: float) -> Report:
+def evaluate(
+    items: Sequence[GoldenItem], ask: AskFn, text_of: TextFn, threshold: float | None
+) -> Report:
     """Ask every golden question and judge the answers."""
     outcomes = []
     for item in items:

@@ -47,7 +47,7 @@ def markdown(report: Report, comparison: dict[str, Any] | None = None) -> str:
     lines = [
         "# Evaluation",
         "",
-        f"Abstention threshold: {report.threshold}",
+        f"Abstention threshold: {'the server' if report.threshold is None else report.threshold}",
         "",
         "| metric | value |",
         "| --- | --- |",
@@ -104,11 +104,14 @@ def calibration_svg(report: Report, width: int = 640, height: int = 160) -> str:
             f'fill-opacity="0.6"><title>{html.escape(o.id)}: '
             f"{o.confidence:.3f}</title></circle>"
         )
-    tx = x(report.threshold)
+    if report.threshold is not None:  # unknown when a remote server was evaluated
+        tx = x(report.threshold)
+        parts += [
+            f'<line x1="{tx:.1f}" y1="20" x2="{tx:.1f}" y2="{height - 25}" stroke="#000" '
+            'stroke-dasharray="4 3"/>',
+            f'<text x="{tx + 4:.1f}" y="18" font-size="11">threshold {report.threshold}</text>',
+        ]
     parts += [
-        f'<line x1="{tx:.1f}" y1="20" x2="{tx:.1f}" y2="{height - 25}" stroke="#000" '
-        'stroke-dasharray="4 3"/>',
-        f'<text x="{tx + 4:.1f}" y="18" font-size="11">threshold {report.threshold}</text>',
         '<text x="4" y="44" font-size="11" fill="#1f77b4">ans.</text>',
         '<text x="4" y="94" font-size="11" fill="#d62728">unans.</text>',
         "</svg>",

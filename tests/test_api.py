@@ -271,3 +271,29 @@ def test_nothing_heavy_at_import() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "FastAPI"
+
+
+def test_health_answers_while_the_model_is_busy(base: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [f"Question number {i} about the SCO summit in Astana?" for i in range(24)]
+    with ThreadPoolExecutor(12) as pool:
+        asks = [pool.submit(ask, base, question=q) for q in questions]
+        health = httpx.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 200
+        assert all(f.result().status_code == 200 for f in asks)
+
+
+def test_eval_against_the_running_server(base: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sco_qa", "eval", "--url", base, "--report", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=CORPUS.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert report["metrics"]["faithfulness"] == 1.0  # checked against /documents/{id}
+    assert report["metrics"]["accuracy"] >= 0.87
