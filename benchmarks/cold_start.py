@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -15,15 +14,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import ROOT, write_result
+from common import ROOT, free_port, write_result
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_CORPUS_DIR": str(ROOT / "corpus")}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def poll(url: str, proc: subprocess.Popen, body: bytes | None = None) -> float:

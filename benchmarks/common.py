@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
 import statistics
 import time
 from pathlib import Path
@@ -54,6 +55,13 @@ def write_result(name: str, data: dict[str, Any], summary_line: str) -> Path:
     SUMMARY.write_text("\n".join(lines) + "\n")
     print(f"{tag} {summary_line}\n→ {path}")
     return path
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def golden_questions() -> list[str]:

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import ROOT, golden_questions, write_result
+from common import ROOT, free_port, golden_questions, write_result
 
 LUA = """
 local bodies = {BODIES}
@@ -42,12 +41,6 @@ done = function(summary, latency, requests)
     latency:percentile(99), latency.max, e.connect + e.read + e.write + e.timeout, e.status))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def lua_script(folder: Path) -> Path:

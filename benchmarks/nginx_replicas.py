@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, write_result
-from http_load import free_port, lua_script, wait_ready, wrk
+from common import ROOT, free_port, write_result
+from http_load import lua_script, wait_ready, wrk
 
 CONF = """
 worker_processes 1;

@@ -60,6 +60,18 @@ def index_bytes(index) -> int:
     return int(faiss.serialize_index(index).nbytes)
 
 
+def ann_row(kind: str, index, build: float, qs: np.ndarray, truth: np.ndarray) -> dict:
+    lat, found = timed_search(index, qs)
+    return {
+        "kind": kind,
+        "n": index.ntotal,
+        "build_s": round(build, 3),
+        "memory_mb": round(index_bytes(index) / 2**20, 1),
+        "latency_ms": stats_ms(lat),
+        "recall@10": round(recall(found, truth), 4),
+    }
+
+
 def faiss_rows(data: np.ndarray, qs: np.ndarray) -> list[dict]:
     import faiss
 
@@ -86,17 +98,7 @@ def faiss_rows(data: np.ndarray, qs: np.ndarray) -> list[dict]:
     build = time.perf_counter() - t0
     for ef in (64, 128, 256):
         hnsw.hnsw.efSearch = ef
-        lat, found = timed_search(hnsw, qs)
-        rows.append(
-            {
-                "kind": f"faiss-hnsw32-ef{ef}",
-                "n": n,
-                "build_s": round(build, 3),
-                "memory_mb": round(index_bytes(hnsw) / 2**20, 1),
-                "latency_ms": stats_ms(lat),
-                "recall@10": round(recall(found, truth), 4),
-            }
-        )
+        rows.append(ann_row(f"faiss-hnsw32-ef{ef}", hnsw, build, qs, truth))
     del hnsw
     nlist = int(4 * np.sqrt(n))
     quant = faiss.IndexFlatIP(DIM)
@@ -107,17 +109,7 @@ def faiss_rows(data: np.ndarray, qs: np.ndarray) -> list[dict]:
     build = time.perf_counter() - t0
     for nprobe in (16, 64):
         ivf.nprobe = nprobe
-        lat, found = timed_search(ivf, qs)
-        rows.append(
-            {
-                "kind": f"faiss-ivf{nlist}-nprobe{nprobe}",
-                "n": n,
-                "build_s": round(build, 3),
-                "memory_mb": round(index_bytes(ivf) / 2**20, 1),
-                "latency_ms": stats_ms(lat),
-                "recall@10": round(recall(found, truth), 4),
-            }
-        )
+        rows.append(ann_row(f"faiss-ivf{nlist}-nprobe{nprobe}", ivf, build, qs, truth))
     return rows
 
 
