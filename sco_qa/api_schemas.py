@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import QuestionError
@@ -110,7 +112,25 @@ class AnswerOut(BaseModel):
     timings_ms: dict[str, float]
 
 
+PASSAGE_EXAMPLE: dict[str, Any] = {
+    "chunk_id": "sco-kazakhstan#p10",
+    "doc_id": "sco-kazakhstan",
+    "section": "Kazakhstan’s Chairmanship",
+    "paragraph": 10,
+    "start": 4476,
+    "end": 5210,
+    "text": "Kazakhstan’s growing role in international institutions …",
+    "score": 0.0328,
+    "dense": 0.69,
+    "lexical": 2.07,
+    "rank": 1,
+}
+
+
 class SearchOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"query": EXAMPLE_Q, "hits": [PASSAGE_EXAMPLE]}]}
+    )
     query: str
     hits: list[PassageOut]
 
@@ -123,7 +143,16 @@ class BlockOut(BaseModel):
     section: str
 
 
+DOC_EXAMPLE: dict[str, Any] = {
+    "doc_id": "sco-kazakhstan",
+    "title": "How Kazakhstan’s SCO Chairmanship Has Navigated East-West Tensions",
+    "metadata": {"credit": "Facebook/Aqorda"},
+    "length": 9986,
+}
+
+
 class DocumentSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [DOC_EXAMPLE]})
     doc_id: str
     title: str
     metadata: dict[str, str]
@@ -131,19 +160,49 @@ class DocumentSummary(BaseModel):
 
 
 class DocumentOut(DocumentSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **DOC_EXAMPLE,
+                    "text": "\nLast week, leaders of Eurasian nations gathered …",
+                    "blocks": [
+                        {"kind": "paragraph", "start": 1, "end": 494, "paragraph": 1, "section": ""}
+                    ],
+                }
+            ]
+        }
+    )
     text: str
     blocks: list[BlockOut]
 
 
 class DocumentList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"documents": [DOC_EXAMPLE]}]})
     documents: list[DocumentSummary]
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
     status: str
 
 
 class Ready(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "documents": 1,
+                    "passages": 23,
+                    "sentences": 58,
+                    "model": "sentence-transformers/all-MiniLM-L6-v2",
+                    "built_at": "2026-11-28T05:12:21Z",
+                    "corpus_fingerprint": "e314845d…",
+                }
+            ]
+        }
+    )
     status: str
     documents: int
     passages: int
@@ -159,4 +218,16 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "invalid_request",
+                        "message": "question: String should have at most 1000 characters",
+                    }
+                }
+            ]
+        }
+    )
     error: ErrorDetail

@@ -132,10 +132,12 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        out = [
-            self._batch(texts[i : i + self.batch_size])
-            for i in range(0, len(texts), self.batch_size)
-        ]
+        starts: Any = range(0, len(texts), self.batch_size)
+        if progress and len(texts) > 1000:
+            from tqdm import tqdm  # comes with sentence-transformers
+
+            starts = tqdm(starts, desc="embedding", unit="batch")
+        out = [self._batch(texts[i : i + self.batch_size]) for i in starts]
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
