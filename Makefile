@@ -35,6 +35,7 @@ bench: install
 	$(VENV)/python -m pip install --quiet -e ".[dev,bench]"
 	$(VENV)/python benchmarks/ask_latency.py
 	$(VENV)/python benchmarks/cold_start.py
+	$(VENV)/python benchmarks/backends.py
 	$(VENV)/python benchmarks/compare_frameworks.py
 	command -v wrk >/dev/null || apt-get install -y -qq wrk nginx
 	$(VENV)/python benchmarks/http_load.py
