@@ -81,8 +81,10 @@ _ANAPHORIC_START = re.compile(
 
 
 _REFERS_BACK = re.compile(
-    r"\b(he|she|it|its|they|their|his|her|the country|the organization|the organisation|"
-    r"the group|the bloc|the leader|the president|the city|the region)\b",
+    r"\b(he|she|it|its|they|their|his|her|this|these|"
+    r"the (country|organization|organisation|group|bloc|leader|president|city|region|project|"
+    r"initiative|plan|programme|program|route|corridor|agreement|deal|treaty|summit|meeting|"
+    r"company|institution|alliance|strategy|proposal))\b",
     re.IGNORECASE,
 )
 
