@@ -124,7 +124,10 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
             raise
         except Exception as exc:  # a failed export or a broken file: say which
             shutil.rmtree(cache_dir / f"minilm-{model_key(model_path())}", ignore_errors=True)
-            raise ModelError(f"cannot prepare the ONNX embedding model: {exc}") from exc
+            raise ModelError(
+                f"cannot prepare the ONNX embedding model in {cache_dir}: {exc}; set "
+                "SCO_QA_MODEL_CACHE_DIR to a writable folder, or SCO_QA_MODEL_BACKEND=torch"
+            ) from exc
         self._count = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
         self._count.no_truncation()
         self._count.no_padding()

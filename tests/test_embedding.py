@@ -81,3 +81,10 @@ def test_batch_errors_reach_every_caller() -> None:
 
     with pytest.raises(RuntimeError, match="model failed"):
         MicroBatcher(broken).submit("x")
+
+
+def test_unusable_model_cache_says_what_to_do() -> None:
+    from sco_qa.errors import ModelError
+
+    with pytest.raises(ModelError, match="SCO_QA_MODEL_CACHE_DIR to a writable folder"):
+        OnnxMiniLMEmbedder(Path("/proc/no-such-folder"))
