@@ -197,13 +197,19 @@ def trade_offs(outcomes: Sequence[Outcome], steps: int = 100) -> list[TradeOff]:
 
 
 def choose_threshold(rows: Sequence[TradeOff], max_wrongly_refused: float = 0.05) -> TradeOff:
-    """The threshold refusing most unanswerable questions within the false-refusal budget;
-    among equals, the midpoint of the best run, so it is not balanced on one question."""
+    """The threshold refusing most unanswerable questions within the false-refusal budget,
+    then refusing fewest answerable ones; among equals, the middle of the run, so that the
+    choice does not sit on one question's confidence."""
     ok = [r for r in rows if r.answerable_refused <= max_wrongly_refused]
     if not ok:
         return rows[0]
-    best = max(r.unanswerable_refused for r in ok)
-    tied = [r for r in ok if r.unanswerable_refused == best]
+    best = max(ok, key=lambda r: (r.unanswerable_refused, -r.answerable_refused))
+    tied = [
+        r
+        for r in ok
+        if (r.unanswerable_refused, r.answerable_refused)
+        == (best.unanswerable_refused, best.answerable_refused)
+    ]
     return tied[len(tied) // 2]
 
 

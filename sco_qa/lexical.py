@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from bisect import bisect_left
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Container, Sequence
+    from collections.abc import Sequence
+
+    from .vocabulary import Vocabulary
 
 _FOLD = str.maketrans(
     {
@@ -34,7 +35,7 @@ _FOLD = str.maketrans(
 _POSSESSIVE = re.compile(r"(\w)'s\b")
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 EMPTY = "\x00empty"  # stands in for a passage with no content words
-WORDS = "words.json"  # the corpus's own words, for reading typos
+WORDS = "words.json"  # the corpus's own words and acronyms (vocabulary.py)
 
 
 def normalise(text: str) -> str:
@@ -93,42 +94,20 @@ def tokens(text: str) -> list[str]:
     return list(_stemmer().stemWords(content_words(text)))
 
 
-def max_typos(word: str) -> int:
-    """Edits a word may be away from a corpus word and still be read as it (by length)."""
-    return 0 if len(word) < 5 else (1 if len(word) < 9 else 2)
-
-
-def corrected_tokens(text: str, words: Sequence[str], known: Container[str]) -> list[str]:
-    """Stemmed tokens, each unknown one read as the nearest corpus word with the same first
-    letter within ``max_typos`` edits: ``"sumit"`` → ``"summit"``; short words stay."""
-    from rapidfuzz import distance, process
-
-    out = []
-    for word, stem in zip(content_words(text), tokens(text), strict=True):
-        limit = max_typos(word)
-        if stem in known or not limit:
-            out.append(stem)
-            continue
-        lo, hi = bisect_left(words, word[0]), bisect_left(words, chr(ord(word[0]) + 1))
-        best = process.extractOne(
-            word, words[lo:hi], scorer=distance.Levenshtein.distance, score_cutoff=limit
-        )
-        out.append(tokens(best[0])[0] if best else stem)
-    return out
-
-
 class LexicalIndex:
     """A BM25 index over a list of texts; scores every text for a query."""
 
-    def __init__(self, model: Any, size: int, words: Sequence[str] = ()) -> None:
+    def __init__(self, model: Any, size: int, vocabulary: Vocabulary | None = None) -> None:
+        from .vocabulary import Vocabulary
+
         self._model = model
         self._vocab: dict[str, int] = dict(model.vocab_dict) if size else {}
-        self._words = sorted(words)  # the corpus's content words, unstemmed, for typos
+        self.vocabulary = vocabulary or Vocabulary()
         self.size = size
 
     def query_tokens(self, query: str) -> list[str]:
-        """The query's stemmed tokens with typos mended against this index's vocabulary."""
-        return corrected_tokens(query, self._words, self._vocab)
+        """The query's stemmed tokens, typos and acronyms read as the corpus writes them."""
+        return self.vocabulary.read(query, self._vocab)
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -138,8 +117,9 @@ class LexicalIndex:
         if texts:
             corpus = [tokens(t) or [EMPTY] for t in texts]
             model.index(corpus, show_progress=False)
-        words = {w for t in texts for w in content_words(t) if max_typos(w)}
-        return cls(model, len(texts), sorted(words))
+        from .vocabulary import Vocabulary
+
+        return cls(model, len(texts), Vocabulary.from_texts(texts))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query`` (zeros when nothing matches)."""
@@ -153,7 +133,8 @@ class LexicalIndex:
         before = set(folder.iterdir())
         if self.size:
             self._model.save(str(folder), allow_pickle=False, show_progress=False)
-        (folder / WORDS).write_text(json.dumps(self._words, ensure_ascii=False), "utf-8")
+        data = json.dumps(self.vocabulary.to_json(), ensure_ascii=False)
+        (folder / WORDS).write_text(data, "utf-8")
         return sorted(set(folder.iterdir()) - before)
 
     @classmethod
@@ -163,5 +144,7 @@ class LexicalIndex:
         if not size:
             return cls(bm25s.BM25(), 0)
         model = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False)
+        from .vocabulary import Vocabulary
+
         words = json.loads((folder / WORDS).read_text("utf-8"))
-        return cls(model, size, words)
+        return cls(model, size, Vocabulary.from_json(words))
