@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import re
 import resource
 import time
 
@@ -151,8 +153,12 @@ def plot(rows: list[dict]) -> None:
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    for kind in sorted({r["kind"] for r in rows}):
-        sub = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["n"])
+
+    def series(kind: str) -> str:  # IVF list counts grow with n: one line per probe count
+        return re.sub(r"ivf\d+", "ivf", kind)
+
+    for kind in sorted({series(r["kind"]) for r in rows}):
+        sub = sorted((r for r in rows if series(r["kind"]) == kind), key=lambda r: r["n"])
         ns = [r["n"] for r in sub]
         a.plot(ns, [r["latency_ms"]["p50"] for r in sub], marker="o", label=kind)
         b.plot(ns, [r["memory_mb"] for r in sub], marker="o", label=kind)
@@ -173,7 +179,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--plot-only", action="store_true", help="redraw from results/scale.json")
     args = ap.parse_args()
+    if args.plot_only:
+        plot(json.loads((RESULTS / "scale.json").read_text())["rows"])
+        return
     faiss.omp_set_num_threads(2)
     rows: list[dict] = []
     for n in (int(s) for s in args.sizes.split(",")):
