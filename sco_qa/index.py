@@ -9,7 +9,6 @@ Layout::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import files
 from .chunking import ChunkingParams, chunk_corpus
 from .corpus import corpus_fingerprint, document_hash, load_corpus
 from .dense import DenseBackend, build_dense, load_dense
@@ -71,35 +71,12 @@ class BuildReport:
 # ---------------------------------------------------------------- writing
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _npy_bytes(array: np.ndarray) -> bytes:
     import io
 
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
     return buf.getvalue()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _records_json(chunks: list[Chunk], sentences: list[Sentence]) -> bytes:
@@ -132,20 +109,20 @@ def _write_build(
     truncated = _truncated(embedder, chunks, sentences)
     pvec = embedder.embed([c.text for c in chunks], progress=True)
     svec = embedder.embed([s.text for s in sentences], progress=True)
-    files = {
+    artifacts = {
         "chunks.json": _records_json(chunks, sentences),
         "passages.npy": _npy_bytes(pvec),
         "sentences.npy": _npy_bytes(svec),
     }
-    files["passages.faiss"], dense = build_dense(pvec, embedder.dim, ann_threshold)
-    for name, data in files.items():
-        _fsync_write(folder / name, data)
+    artifacts["passages.faiss"], dense = build_dense(pvec, embedder.dim, ann_threshold)
+    for name, data in artifacts.items():
+        files.write_synced(folder / name, data)
     (folder / "bm25").mkdir()
     bm25_files = LexicalIndex.build([c.text for c in chunks]).save(folder / "bm25")
     for path in bm25_files:
         with open(path, "rb+") as fh:
             os.fsync(fh.fileno())
-    names = [*files, *(f"bm25/{p.name}" for p in bm25_files)]
+    names = [*artifacts, *(f"bm25/{p.name}" for p in bm25_files)]
     manifest = {
         "format": FORMAT,
         "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
@@ -157,7 +134,7 @@ def _write_build(
         "dense_index": asdict(dense),
         "counts": {"documents": len(docs), "passages": len(chunks), "sentences": len(sentences)},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "checksums": {n: _sha256(folder / n) for n in sorted(names)},
+        "checksums": {n: files.sha256_file(folder / n) for n in sorted(names)},
     }
     return manifest, truncated
 
@@ -177,8 +154,8 @@ def build_index(
     folder.mkdir()
     try:
         manifest, truncated = _write_build(folder, docs, embedder, params, ann_threshold)
-        _fsync_write(folder / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
-        _fsync_dir(folder)
+        files.write_synced(folder / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+        files.fsync_dir(folder)
         _switch_current(index_dir, folder.name)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -196,10 +173,7 @@ def build_index(
 
 
 def _switch_current(index_dir: Path, name: str) -> None:
-    tmp = index_dir / f".{CURRENT}.{secrets.token_hex(4)}.tmp"
-    _fsync_write(tmp, (name + "\n").encode("utf-8"))
-    os.replace(tmp, index_dir / CURRENT)
-    _fsync_dir(index_dir)
+    files.replace_atomically(index_dir / CURRENT, (name + "\n").encode("utf-8"))
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
@@ -238,7 +212,7 @@ def _verify_checksums(folder: Path, manifest: dict[str, Any]) -> None:
         path = folder / name
         if not path.is_file():
             raise IndexStateError(f"index file {path} is missing; {REBUILD}")
-        if _sha256(path) != expected:
+        if files.sha256_file(path) != expected:
             raise IndexStateError(
                 f"index file {path} is corrupt or truncated (checksum mismatch); {REBUILD}"
             )

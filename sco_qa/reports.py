@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from .evaluation import Report
+from .files import replace_atomically
 
 _LABELS = {
     "recall@1": "Retrieval recall@1",
@@ -27,15 +27,6 @@ _LABELS = {
     "latency_p95_ms": "Latency p95 (ms)",
     "questions": "Questions",
 }
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _cell(text: str) -> str:
@@ -161,5 +152,5 @@ def write_reports(
         "eval.html": html_page(report, comparison),
     }
     for name, text in out.items():
-        _atomic_write(folder / name, text)
+        replace_atomically(folder / name, text.encode("utf-8"))
     return [folder / n for n in out]

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from sco_qa import index as index_mod
+from sco_qa import files
 from sco_qa.errors import IndexStateError, StaleIndexError
 from sco_qa.index import CURRENT, build_index, current_build, load_index, open_index
 
@@ -65,7 +65,7 @@ def test_interrupted_build_keeps_the_old_index(
     built: Path, tricky_dir: Path, embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = (built / CURRENT).read_text()
-    real_write = index_mod._fsync_write
+    real_write = files.write_synced
 
     def crash_on_faiss(path: Path, data: bytes) -> None:
         if path.name == "passages.faiss":
@@ -73,7 +73,7 @@ def test_interrupted_build_keeps_the_old_index(
             raise KeyboardInterrupt("simulated crash mid-write")
         real_write(path, data)
 
-    monkeypatch.setattr(index_mod, "_fsync_write", crash_on_faiss)
+    monkeypatch.setattr(files, "write_synced", crash_on_faiss)
     (tricky_dir / "plain.txt").write_text("Changed text.", encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
         build_index(tricky_dir, built, embedder)
