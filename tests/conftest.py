@@ -20,8 +20,17 @@ CORPUS = ROOT / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ONNX export goes to a session folder (inherited by the subprocesses tests start),
+    so every run exercises the export and nothing is written outside temporary folders."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    os.environ["SCO_QA_MODEL_CACHE_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
+def embedder(model_cache: Path) -> Embedder:
     """The default backend (ONNX Runtime), as users run it."""
     return load_embedder(load_settings())
 
