@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .errors import QuestionError
 from .questions import MAX_CHARS, MAX_TURNS, clean_question
 
-EXAMPLE_Q = "Which organizations does Kazakhstan chair?"
+EXAMPLE_Q = "Which international bodies is Kazakhstan chairing?"
 
 
 def _clean(value: str, field: str) -> str:

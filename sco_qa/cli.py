@@ -15,8 +15,8 @@ from .serving import quiet_libraries
 
 EPILOGS = {
     "index": "example: sco-qa index --corpus corpus/ --index index/",
-    "search": 'example: sco-qa search "Which organizations does Kazakhstan chair?" -k 3',
-    "ask": 'example: sco-qa ask "Which organizations does Kazakhstan chair?" --json',
+    "search": 'example: sco-qa search "Which international bodies is Kazakhstan chairing?" -k 3',
+    "ask": 'example: sco-qa ask "Which international bodies is Kazakhstan chairing?" --json',
     "eval": "example: sco-qa eval --report reports/ --baseline reports/eval.json",
     "serve": "example: sco-qa serve --host 127.0.0.1 --port 8000",
 }
