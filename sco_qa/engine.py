@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import numpy as np
+
 from .answer import SentenceStats, compose
 from .chunking import ChunkingParams
 from .config import Settings
@@ -65,7 +67,7 @@ class Engine:
         vec = self.embedder.embed([text])[0]
         return self._retrieve(text, vec, check_k(k, self.settings.top_k))
 
-    def _retrieve(self, text: str, vec, k: int) -> list[Hit]:  # type: ignore[no-untyped-def]
+    def _retrieve(self, text: str, vec: np.ndarray, k: int) -> list[Hit]:
         s = self.settings
         return hybrid_search(self.index, vec, text, k, s.candidates, s.rrf_k)
 
