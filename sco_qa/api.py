@@ -20,7 +20,7 @@ from . import api_schemas as s
 from .api_middleware import BodyGuard, SecurityHeaders
 from .chunking import split_blocks
 from .config import Settings, get_settings
-from .errors import IndexStateError, ModelError, QuestionError, ScoQaError
+from .errors import IndexStateError, QuestionError, ScoQaError
 from .questions import MAX_CHARS
 from .records import Turn
 from .records_io import answer_dict, hit_dict
@@ -100,9 +100,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ScoQaError)
     async def _ours(_: Request, exc: ScoQaError) -> JSONResponse:
+        # a bad question is the caller's; anything else means the service is not usable yet
         status = 400 if isinstance(exc, QuestionError) else 503
-        if isinstance(exc, IndexStateError | ModelError):
-            status = 503
         return _error(status, exc.code, str(exc))
 
     @app.exception_handler(Exception)

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import QuestionError
-from .questions import MAX_CHARS, MAX_TURNS, clean_question
+from .questions import MAX_CHARS, MAX_TURNS, clean_question, has_surrogates
 
 EXAMPLE_Q = "Which international bodies is Kazakhstan chairing?"
 
@@ -20,7 +20,7 @@ def _clean(value: str, field: str) -> str:
 
 
 def _valid_text(value: str) -> str:
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+    if has_surrogates(value):
         raise ValueError("text contains an unpaired surrogate; send valid Unicode")
     return value
 

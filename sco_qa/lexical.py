@@ -89,9 +89,14 @@ def content_words(text: str) -> list[str]:
     return [w for w in _TOKEN.findall(normalise(text)) if w not in stop_words()]
 
 
+def stems(words: list[str]) -> list[str]:
+    """Snowball stems of already normalised words."""
+    return list(_stemmer().stemWords(words))
+
+
 def tokens(text: str) -> list[str]:
     """Stemmed content-word tokens: ``"Geopoconsult?"`` and ``"Geopoconsult,"`` agree."""
-    return list(_stemmer().stemWords(content_words(text)))
+    return stems(content_words(text))
 
 
 class LexicalIndex:

@@ -65,11 +65,16 @@ class Query:
         return _TYPE_NOUN.sub(r"\1", self.search_text)
 
 
+def has_surrogates(text: str) -> bool:
+    """Lone UTF-16 surrogates (from JSON escapes like ``\\ud800``) cannot be encoded back."""
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
 def clean_question(text: object, field: str = "question") -> str:
     """NFC-normalised, trimmed text of 1..1000 characters; a QuestionError otherwise."""
     if not isinstance(text, str):
         raise QuestionError(f"{field} must be a string")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+    if has_surrogates(text):
         raise QuestionError(f"{field} contains an unpaired surrogate; send valid Unicode text")
     text = unicodedata.normalize("NFC", text).replace("\x00", "").strip()
     if not text:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .lexical import content_words, tokens
+from .lexical import content_words, stems, tokens
 
 _CAP = r"[A-Z][\w’'-]*"
 _NAME = re.compile(rf"{_CAP}(?:\s+(?:(?:of|and|for|the|on|in|de)\s+)?{_CAP})+")
@@ -86,7 +86,8 @@ class Vocabulary:
         """Stemmed tokens of ``text``; an unknown one is read as a corpus acronym's name, or
         as the nearest corpus word with its first letter within ``max_typos`` edits."""
         out: list[str] = []
-        for word, stem in zip(content_words(text), tokens(text), strict=True):
+        words = content_words(text)
+        for word, stem in zip(words, stems(words), strict=True):
             if stem in known:
                 out.append(stem)
             elif word in self.acronyms:
