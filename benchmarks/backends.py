@@ -67,7 +67,8 @@ def main() -> None:
             f"(x{r['embed_speedup_over_torch']}{tag})"
         )
     line = "; ".join(parts)
-    write_result("backends", {"rows": list(rows.values())}, line + "; default: onnx")
+    default = load_settings().model_backend
+    write_result("backends", {"rows": list(rows.values())}, f"{line}; default: {default}")
 
 
 if __name__ == "__main__":

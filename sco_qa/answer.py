@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -14,6 +13,8 @@ from .lexical import tokens
 from .records import Citation, Hit, Sentence
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .index import Index
     from .questions import Query
 
@@ -34,22 +35,25 @@ class Weights:
 
 @dataclass(frozen=True)
 class SentenceStats:
-    """What scoring needs of every sentence, computed once per index: token sets, IDF over
-    sentences, the kinds of fact each can state, and how it leans on the one before."""
+    """What scoring needs of every sentence, computed once per index: which sentences hold
+    each token (and which refer back to a sentence that does), IDF over sentences, the
+    kinds of fact each can state, and which open with a reference to the one before."""
 
-    token_sets: tuple[frozenset[str], ...]
+    postings: dict[str, frozenset[int]]  # token → sentences holding it
+    context: dict[str, frozenset[int]]  # token → sentences referring back to one holding it
     idf: dict[str, float]
     unseen_idf: float
     kinds: dict[str, tuple[float, ...]]
     quote_previous: tuple[bool, ...]  # opens with a reference: quote the sentence before
-    leans_back: tuple[bool, ...]  # refers back somewhere: credit the sentence before's words
 
     @classmethod
     def from_sentences(cls, sentences: list[Sentence]) -> SentenceStats:
-        sets = tuple(frozenset(tokens(s.text)) for s in sentences)
-        df = Counter(t for s in sets for t in s)
-        n = max(len(sets), 1)
-        idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        postings: dict[str, set[int]] = {}
+        for pos, s in enumerate(sentences):
+            for t in set(tokens(s.text)):
+                postings.setdefault(t, set()).add(pos)
+        n = max(len(sentences), 1)
+        idf = {t: math.log(1 + n / len(ps)) for t, ps in postings.items()}
         kinds = {k: tuple(kind_match(k, s.text) for s in sentences) for k in KINDS}
         has_prev = [
             i > 0 and _same_paragraph_sentences(sentences[i - 1], s)
@@ -58,19 +62,23 @@ class SentenceStats:
         quote = tuple(
             p and needs_antecedent(s.text) for p, s in zip(has_prev, sentences, strict=True)
         )
-        leans = tuple(
+        leans = [
             q or (p and refers_back(s.text))
             for q, p, s in zip(quote, has_prev, sentences, strict=True)
-        )
-        return cls(sets, idf, math.log(1 + n / 0.5), kinds, quote, leans)
+        ]
+        context = {
+            t: frozenset(p + 1 for p in ps if p + 1 < n and leans[p + 1])
+            for t, ps in postings.items()
+        }
+        frozen = {t: frozenset(ps) for t, ps in postings.items()}
+        return cls(frozen, context, idf, math.log(1 + n / 0.5), kinds, quote)
 
 
 def _same_paragraph_sentences(a: Sentence, b: Sentence) -> bool:
     return a.doc_id == b.doc_id and a.paragraph == b.paragraph
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
     """A candidate sentence with its combined score and signals."""
 
     pos: int
@@ -79,6 +87,9 @@ class Scored:
     lexical: float
     kind: float
     with_antecedent: bool
+
+
+_NONE: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -92,22 +103,22 @@ class Composed:
 
 
 def coverage(
-    query_tokens: Counter[str],
-    have: frozenset[str],
-    stats: SentenceStats,
-    extra: frozenset[str] = frozenset(),
-    extra_weight: float = 0.5,
-) -> float:
-    """IDF-weighted share of the question's words a sentence contains (0..1)."""
-    total = got = 0.0
-    for tok in query_tokens:
+    query_tokens: Iterable[str], positions: Iterable[int], stats: SentenceStats, context: float
+) -> dict[int, float]:
+    """IDF-weighted share of the question's words each sentence contains (0..1); a word
+    only the sentence before holds counts ``context`` when the sentence refers back."""
+    got = dict.fromkeys(positions, 0.0)
+    cands = set(got)
+    total = 0.0
+    for tok in dict.fromkeys(query_tokens):
         w = stats.idf.get(tok, stats.unseen_idf)
         total += w
-        if tok in have:
-            got += w
-        elif tok in extra:
-            got += w * extra_weight
-    return got / total if total else 0.0
+        holding = stats.postings.get(tok, _NONE)
+        for p in holding & cands:
+            got[p] += w
+        for p in (stats.context.get(tok, _NONE) & cands) - holding:
+            got[p] += w * context
+    return {p: g / total for p, g in got.items()} if total else got
 
 
 def _candidates(index: Index, hits: list[Hit]) -> list[tuple[int, float]]:
@@ -136,17 +147,15 @@ def score_sentences(
     if not cands:
         return []
     positions = [p for p, _ in cands]
-    dense = np.asarray(index.sentence_vectors[positions]) @ qvec.reshape(-1)
-    qtok = Counter(index.lexical.query_tokens(query.topic_text))
+    dense = (np.asarray(index.sentence_vectors[positions]) @ qvec.reshape(-1)).tolist()
+    lex = coverage(index.lexical.query_tokens(query.topic_text), positions, stats, w.context)
     kinds = stats.kinds[query.kind]
     out = []
     for (pos, passage), d in zip(cands, dense, strict=True):
-        extra = stats.token_sets[pos - 1] if stats.leans_back[pos] else frozenset()
-        lex = coverage(qtok, stats.token_sets[pos], stats, extra, w.context)
-        kind = kinds[pos]
-        score = w.dense * float(d) + w.lexical * lex + w.passage * passage + w.kind * kind
-        out.append(Scored(pos, score, float(d), lex, kind, stats.quote_previous[pos]))
-    return sorted(out, key=lambda s: (-s.score, s.pos))
+        score = w.dense * d + w.lexical * lex[pos] + w.passage * passage + w.kind * kinds[pos]
+        out.append(Scored(pos, score, d, lex[pos], kinds[pos], stats.quote_previous[pos]))
+    out.sort(key=lambda s: (-s.score, s.pos))
+    return out
 
 
 def confidence(best: Scored, kind: str) -> float:

@@ -53,7 +53,7 @@ class EngineHolder:
 
         try:
             engine = Engine.open(settings)
-            engine.embedder.embed(["warm up"])
+            engine.embedder.embed_query("warm up")
             self.engine = engine
             log.info("index loaded from %s", engine.index.path)
         except ScoQaError as exc:

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         description="where the exported ONNX model is kept",
     )
     model_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
-        "onnx", description="how the embedding model runs (see README, Performance)"
+        "onnx-int8", description="how the embedding model runs (see README, Performance)"
     )
     model_threads: int = Field(0, ge=0, le=64, description="0 keeps the runtime's default")
 

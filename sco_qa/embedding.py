@@ -32,7 +32,11 @@ class Embedder(Protocol):
     max_tokens: int
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+        """L2-normalised float32 vectors of passages and sentences, one row per text."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The L2-normalised float32 vector of one question (cached)."""
         ...
 
     def count_tokens(self, text: str) -> int:
@@ -65,33 +69,37 @@ def offline() -> None:
 
 
 class CachedEmbedder:
-    """Batching plus an LRU cache of single-text embeddings (questions repeat in a chat)."""
+    """An LRU cache of question vectors (questions repeat in a chat) and micro-batching of
+    concurrent questions.
+
+    ``batch_questions=False`` is for query models whose vector of a text would depend on
+    the other texts of its batch (dynamic int8 quantisation scales activations per run):
+    each question then runs alone and gets the same vector whoever else is asking."""
 
     name = MODEL_NAME
     dim = 384
     max_tokens = 256
 
-    def __init__(self, cache_size: int) -> None:
+    def __init__(self, cache_size: int, batch_questions: bool = True) -> None:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self.batcher = MicroBatcher(lambda texts: self._encode(texts, False))
+        self.batcher = MicroBatcher(self._encode_queries) if batch_questions else None
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Normalised vectors; single texts go through the cache and the micro-batcher."""
-        if len(texts) == 1:
-            return self._embed_one(texts[0])[None, :]
+        """Normalised vectors of passages or sentences, one row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._encode(list(texts), progress)
 
-    def _embed_one(self, text: str) -> np.ndarray:
+    def embed_query(self, text: str) -> np.ndarray:
+        """A question's vector, from the cache or the model (batched with concurrent ones)."""
         with self._lock:
             hit = self._cache.get(text)
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        vec = self.batcher.submit(text)
+        vec = self.batcher.submit(text) if self.batcher else self._encode_queries([text])[0]
         vec.setflags(write=False)
         if not self._cache_size:
             return vec
@@ -100,6 +108,9 @@ class CachedEmbedder:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vec
+
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, False)
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         raise NotImplementedError
@@ -149,7 +160,7 @@ def load_embedder(settings: Settings) -> Embedder:
 
         return OnnxMiniLMEmbedder(
             settings.model_cache_dir,
-            quantized=settings.model_backend == "onnx-int8",
+            quantized_queries=settings.model_backend == "onnx-int8",
             cache_size=settings.embed_cache_size,
             threads=settings.model_threads,
         )

@@ -64,7 +64,7 @@ class Engine:
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         """The top-``k`` passages for a question, with dense, lexical and fused scores."""
         text = clean_question(question)
-        vec = self.embedder.embed([text])[0]
+        vec = self.embedder.embed_query(text)
         return self._retrieve(text, vec, check_k(k, self.settings.top_k))
 
     def _retrieve(self, text: str, vec: np.ndarray, k: int) -> list[Hit]:
@@ -76,7 +76,7 @@ class Engine:
         t0 = time.perf_counter()
         k = check_k(k, self.settings.top_k)
         query = make_query(question, history)
-        vec = self.embedder.embed([query.search_text])[0]
+        vec = self.embedder.embed_query(query.search_text)
         t1 = time.perf_counter()
         hits = self._retrieve(query.search_text, vec, max(k, ANSWER_POOL))
         t2 = time.perf_counter()

@@ -35,6 +35,7 @@ _FOLD = str.maketrans(
 _POSSESSIVE = re.compile(r"(\w)'s\b")
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 EMPTY = "\x00empty"  # stands in for a passage with no content words
+READINGS_KEPT = 50_000  # query words whose reading is remembered
 WORDS = "words.json"  # the corpus's own words and acronyms (vocabulary.py)
 
 
@@ -109,10 +110,18 @@ class LexicalIndex:
         self._vocab: dict[str, int] = dict(model.vocab_dict) if size else {}
         self.vocabulary = vocabulary or Vocabulary()
         self.size = size
+        self._readings: dict[str, tuple[str, ...]] = {}  # word → tokens; words recur
 
     def query_tokens(self, query: str) -> list[str]:
         """The query's stemmed tokens, typos and acronyms read as the corpus writes them."""
-        return self.vocabulary.read(query, self._vocab)
+        words = content_words(query)
+        memo = self._readings
+        new = [w for w in dict.fromkeys(words) if w not in memo]
+        if len(memo) + len(new) > READINGS_KEPT:
+            memo.clear()
+        for word, stem in zip(new, stems(new), strict=True):
+            memo[word] = self.vocabulary.word(word, stem, self._vocab)
+        return [t for w in words for t in memo[w]]
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:

@@ -85,16 +85,16 @@ class Vocabulary:
     def read(self, text: str, known: Container[str]) -> list[str]:
         """Stemmed tokens of ``text``; an unknown one is read as a corpus acronym's name, or
         as the nearest corpus word with its first letter within ``max_typos`` edits."""
-        out: list[str] = []
         words = content_words(text)
-        for word, stem in zip(words, stems(words), strict=True):
-            if stem in known:
-                out.append(stem)
-            elif word in self.acronyms:
-                out.extend(tokens(self.acronyms[word]))
-            else:
-                out.append(self._nearest(word) or stem)
-        return out
+        return [t for w, s in zip(words, stems(words), strict=True) for t in self.word(w, s, known)]
+
+    def word(self, word: str, stem: str, known: Container[str]) -> tuple[str, ...]:
+        """How one normalised word (and its stem) is read: see ``read``."""
+        if stem in known:
+            return (stem,)
+        if word in self.acronyms:
+            return tuple(tokens(self.acronyms[word]))
+        return (self._nearest(word) or stem,)
 
     def _nearest(self, word: str) -> str | None:
         from rapidfuzz import distance, process

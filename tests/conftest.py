@@ -31,7 +31,7 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(model_cache: Path) -> Embedder:
-    """The default backend (ONNX Runtime), as users run it."""
+    """The default backend (ONNX Runtime, int8), as users run it."""
     return load_embedder(load_settings())
 
 

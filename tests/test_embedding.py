@@ -21,10 +21,16 @@ def sentences() -> list[str]:
     return [s.text for s in sents] + ["wich city hosted the sumit", "¿Qué es la OCS? 🇰🇿"]
 
 
-def test_onnx_matches_sentence_transformers(embedder, sentences) -> None:
+@pytest.fixture(scope="module")
+def fp32(model_cache: Path) -> OnnxMiniLMEmbedder:
+    emb = load_embedder(load_settings(model_backend="onnx"))
+    assert isinstance(emb, OnnxMiniLMEmbedder)
+    return emb
+
+
+def test_onnx_matches_sentence_transformers(fp32, sentences) -> None:
     torch_vecs = MiniLMEmbedder(cache_size=0).embed(sentences)
-    onnx_vecs = embedder.embed(sentences)
-    assert isinstance(embedder, OnnxMiniLMEmbedder)
+    onnx_vecs = fp32.embed(sentences)
     assert onnx_vecs.shape == torch_vecs.shape == (len(sentences), 384)
     assert np.min(np.sum(onnx_vecs * torch_vecs, axis=1)) > 0.9999
     assert np.allclose(np.linalg.norm(onnx_vecs, axis=1), 1.0, atol=1e-5)
@@ -39,18 +45,36 @@ def test_token_counts_and_truncation(embedder) -> None:
 
 
 def test_single_texts_are_cached(embedder) -> None:
-    a = embedder.embed(["Which organizations does Kazakhstan chair?"])
-    b = embedder.embed(["Which organizations does Kazakhstan chair?"])
-    assert np.shares_memory(a, b) or np.array_equal(a, b)
+    a = embedder.embed_query("Which organizations does Kazakhstan chair?")
+    b = embedder.embed_query("Which organizations does Kazakhstan chair?")
+    assert a is b and a.shape == (384,) and not a.flags.writeable
     assert embedder.embed([]).shape == (0, 384)
 
 
-def test_int8_backend_is_close(tmp_path: Path, sentences) -> None:
-    settings = load_settings(model_backend="onnx-int8", model_cache_dir=tmp_path)
-    int8 = load_embedder(settings)
-    assert int8.name.endswith("+int8")  # its index is never mixed with fp32 vectors
-    ref = load_embedder(load_settings()).embed(sentences[:20])
-    assert np.min(np.sum(int8.embed(sentences[:20]) * ref, axis=1)) > 0.9
+def test_default_backend_quantises_questions_only(embedder, fp32, sentences) -> None:
+    assert isinstance(embedder, OnnxMiniLMEmbedder)
+    assert embedder.name == fp32.name  # documents: fp32 vectors, one index for both
+    assert np.allclose(embedder.embed(sentences), fp32.embed(sentences), atol=1e-5)
+    q8 = np.vstack([embedder.embed_query(t) for t in sentences])
+    q32 = np.vstack([fp32.embed_query(t) for t in sentences])
+    cos = np.sum(q8 * q32, axis=1)
+    assert np.min(cos) > 0.97 and np.mean(cos) > 0.985  # per-tensor scales give ~0.96 mean
+    assert not np.allclose(q8, q32, atol=1e-4)  # the int8 model is really the one used
+    assert np.allclose(np.linalg.norm(q8, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["onnx-int8", "onnx"])
+def test_a_text_gets_its_vector_whatever_else_is_embedded(backend, sentences) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    emb = load_embedder(load_settings(embed_cache_size=0, model_backend=backend))
+    texts = [sentences[0], sentences[5] * 3, "Who is Roger Kangas?"]
+    alone = np.vstack([emb.embed_query(t) for t in texts])
+    with ThreadPoolExecutor(4) as pool:  # concurrent questions, as a busy server sees them
+        together = np.vstack(list(pool.map(emb.embed_query, texts * 4)))
+    assert np.allclose(together, np.vstack([alone] * 4), atol=1e-5)
+    docs = np.vstack([emb.embed([t]) for t in texts])
+    assert np.allclose(emb.embed(texts), docs, atol=1e-5)
 
 
 def test_bad_backend_setting() -> None:
@@ -61,12 +85,12 @@ def test_bad_backend_setting() -> None:
 def test_concurrent_questions_are_batched(sentences) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    emb = load_embedder(load_settings(embed_cache_size=0))
+    emb = load_embedder(load_settings(embed_cache_size=0, model_backend="onnx"))
     texts = sentences[:40]
     expected = emb.embed(texts)  # one batched call, for reference
     before = (emb.batcher.batches, emb.batcher.items)
     with ThreadPoolExecutor(8) as pool:
-        got = np.vstack(list(pool.map(lambda t: emb.embed([t])[0], texts)))
+        got = np.vstack(list(pool.map(emb.embed_query, texts)))
     batches = emb.batcher.batches - before[0]
     assert emb.batcher.items - before[1] == len(texts)
     assert batches < len(texts)  # some model calls served several questions
