@@ -22,12 +22,12 @@ from sco_qa.engine import Engine
 
 
 def forward_ms(engine: Engine, questions: list[str], rounds: int) -> list[float]:
-    """Time of the bare model encode (no cache) per question."""
+    """Time of the bare question encode (tokenise, forward, pool; no cache) per question."""
     out = []
     for _ in range(rounds):
         for q in questions:
             t0 = time.perf_counter()
-            engine.embedder._encode([q], False)  # type: ignore[attr-defined]
+            engine.embedder._encode_queries([q])  # type: ignore[attr-defined]
             out.append((time.perf_counter() - t0) * 1e3)
     return out
 

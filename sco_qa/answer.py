@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -234,18 +234,28 @@ def not_found_text(index: Index) -> str:
     )
 
 
+def rerank(index: Index, hits: list[Hit], ranked: list[Scored]) -> list[Hit]:
+    """Passages ordered by their best sentence's score, then by fused rank, renumbered: the
+    passage that holds the answer comes first."""
+    by_pos = {s.pos: s.score for s in ranked}
+
+    def best(hit: Hit) -> float:
+        pos = index.sentence_pos
+        return max((by_pos.get(pos[sid], 0.0) for sid in hit.chunk.sentence_ids), default=0.0)
+
+    scored = sorted(((best(h), h) for h in hits), key=lambda p: (-p[0], p[1].rank))
+    return [replace(h, sentence=round(s, 6), rank=r) for r, (s, h) in enumerate(scored, 1)]
+
+
 def compose(
     index: Index,
-    stats: SentenceStats,
     query: Query,
-    qvec: np.ndarray,
-    hits: list[Hit],
+    ranked: list[Scored],
     threshold: float,
     max_sentences: int = 3,
     w: Weights = Weights(),
 ) -> Composed:
-    """Quote the best sentences, or decline when the evidence is weak."""
-    ranked = score_sentences(index, stats, query, qvec, hits, w)
+    """Quote the best of the scored sentences, or decline when the evidence is weak."""
     if not ranked:
         return Composed(False, not_found_text(index), (), 0.0)
     conf = round(confidence(ranked[0], query.kind), 4)

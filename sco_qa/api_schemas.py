@@ -83,6 +83,10 @@ class PassageOut(BaseModel):
     score: float = Field(description="fused reciprocal-rank score")
     dense: float = Field(description="cosine similarity to the question")
     lexical: float = Field(description="BM25 score")
+    sentence: float = Field(
+        description="score of the passage's best sentence for the question; passages are "
+        "ranked by it, then by the fused score"
+    )
     rank: int
 
 
@@ -123,6 +127,7 @@ PASSAGE_EXAMPLE: dict[str, Any] = {
     "score": 0.0328,
     "dense": 0.69,
     "lexical": 2.07,
+    "sentence": 0.74,
     "rank": 1,
 }
 

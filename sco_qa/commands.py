@@ -61,8 +61,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for h in hits:
         print(
-            f"{h.rank}. {h.chunk.chunk_id}  fused={h.score:.4f} dense={h.dense:.3f} "
-            f"bm25={h.lexical:.2f}\n   {h.chunk.text}\n"
+            f"{h.rank}. {h.chunk.chunk_id}  sentence={h.sentence:.3f} fused={h.score:.4f} "
+            f"dense={h.dense:.3f} bm25={h.lexical:.2f}\n   {h.chunk.text}\n"
         )
     return 0
 

@@ -66,6 +66,7 @@ class Hit:
     dense: float  # cosine similarity to the question
     lexical: float  # BM25 score
     rank: int
+    sentence: float = 0.0  # score of its best sentence for the question: what orders hits
 
 
 @dataclass(frozen=True)

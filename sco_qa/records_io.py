@@ -21,6 +21,7 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
         "score": round(hit.score, 6),
         "dense": round(hit.dense, 6),
         "lexical": round(hit.lexical, 6),
+        "sentence": round(hit.sentence, 6),
         "rank": hit.rank,
     }
 

@@ -44,16 +44,24 @@ def dense_ranking(index: Index, query_vec: np.ndarray, n: int) -> list[int]:
 
 
 def search(
-    index: Index, query_vec: np.ndarray, query: str, k: int, candidates: int = 50, rrf_k: int = 60
+    index: Index,
+    query_vec: np.ndarray,
+    query: str,
+    k: int,
+    candidates: int = 50,
+    rrf_k: int = 60,
+    lexical_scores: np.ndarray | None = None,
 ) -> list[Hit]:
-    """Top-``k`` passages for a query; ``k`` is clamped to the corpus size."""
+    """Top-``k`` passages for a query; ``k`` is clamped to the corpus size. The BM25 scores
+    of ``query`` may be passed in when they were computed before its vector."""
     n = len(index.chunks)
     k = max(0, min(k, n))
     if k == 0:
         return []
     pool = max(candidates, k)
     dense = dense_ranking(index, query_vec, pool)
-    lexical_scores = index.lexical.scores(query)
+    if lexical_scores is None:
+        lexical_scores = index.lexical.scores(query)
     lexical = top_n(lexical_scores, pool, positive_only=True)
     fused = rrf([dense, lexical], rrf_k)
     best = sorted(fused, key=lambda i: (-fused[i], i))[:k]

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from sco_qa.errors import QuestionError
@@ -41,6 +43,10 @@ def test_answers_hold_the_facts(ask, question: str, facts: list[str]) -> None:
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     for c in answer.citations:
         assert f"{c.quote} [{c.n}]" in answer.answer  # quotes verbatim, each with its marker
+    first, top = answer.citations[0], answer.passages[0]  # the passage quoted comes first
+    assert (top.chunk.doc_id, top.rank) == (first.doc_id, 1)
+    assert top.chunk.start < first.end and first.start < top.chunk.end
+    assert all(a.sentence >= b.sentence for a, b in itertools.pairwise(answer.passages))
 
 
 def test_chair_answer_is_one_concise_quote(ask) -> None:

@@ -27,7 +27,9 @@ GOLDEN = CORPUS / "golden.jsonl"
 FLOORS = {
     "accuracy": 0.88,
     "citation_support": 0.90,
-    "recall@5": 0.96,
+    "recall@1": 0.85,
+    "recall@5": 0.97,
+    "mrr@10": 0.90,
     "unanswerable_refused": 0.50,
 }
 CEILINGS = {"answerable_refused": 0.06, "median_answer_chars": 300}

@@ -42,7 +42,8 @@ def test_chair_question_ranks_the_list_first(engine: Engine) -> None:
     assert "CSTO" in hits[0].chunk.text
     assert hits[0].dense > 0 and hits[0].lexical > 0
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
-    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    assert all(a.sentence >= b.sentence for a, b in itertools.pairwise(hits))
+    assert hits[0].sentence > hits[1].sentence > 0
 
 
 @pytest.mark.parametrize(
