@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     candidates: int = Field(50, ge=1, le=1000, description="passages each retriever proposes")
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
     abstain_threshold: float = Field(
-        0.35,
+        0.36,
         ge=0.0,
         le=1.0,
         description="answer confidence below this is 'not in the corpus' (see README)",
