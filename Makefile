@@ -39,6 +39,7 @@ bench: install
 	$(VENV)/python benchmarks/compare_frameworks.py
 	command -v wrk >/dev/null || apt-get install -y -qq wrk nginx
 	$(VENV)/python benchmarks/http_load.py
+	$(VENV)/python benchmarks/http_load.py --threads 1
 	$(VENV)/python benchmarks/nginx_replicas.py --replicas 2
 	$(VENV)/python benchmarks/scale.py
 
