@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -13,7 +13,7 @@ from .lexical import tokens
 from .records import Citation, Hit, Sentence
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from .index import Index
     from .questions import Query
@@ -128,9 +128,10 @@ def _candidates(index: Index, hits: list[Hit]) -> list[tuple[int, float]]:
     top = hits[0].score or 1.0
     seen: dict[int, float] = {}
     for hit in hits:
-        for sid in hit.chunk.sentence_ids:
-            pos = index.sentence_pos[sid]
-            seen[pos] = max(seen.get(pos, 0.0), hit.score / top)
+        signal = hit.score / top
+        for pos in index.chunk_sentences[hit.chunk.chunk_id]:
+            if seen.get(pos, -1.0) < signal:
+                seen[pos] = signal
     return sorted(seen.items())
 
 
@@ -141,14 +142,18 @@ def score_sentences(
     qvec: np.ndarray,
     hits: list[Hit],
     w: Weights = Weights(),
+    terms: Sequence[str] | None = None,
 ) -> list[Scored]:
-    """Every candidate sentence scored, best first."""
+    """Every candidate sentence scored, best first; ``terms`` are the question's topic
+    tokens when already read (``index.lexical.query_tokens(query.topic_text)``)."""
     cands = _candidates(index, hits)
     if not cands:
         return []
     positions = [p for p, _ in cands]
     dense = (np.asarray(index.sentence_vectors[positions]) @ qvec.reshape(-1)).tolist()
-    lex = coverage(index.lexical.query_tokens(query.topic_text), positions, stats, w.context)
+    if terms is None:
+        terms = index.lexical.query_tokens(query.topic_text)
+    lex = coverage(terms, positions, stats, w.context)
     kinds = stats.kinds[query.kind]
     out = []
     for (pos, passage), d in zip(cands, dense, strict=True):
@@ -238,13 +243,13 @@ def rerank(index: Index, hits: list[Hit], ranked: list[Scored]) -> list[Hit]:
     """Passages ordered by their best sentence's score, then by fused rank, renumbered: the
     passage that holds the answer comes first."""
     by_pos = {s.pos: s.score for s in ranked}
-
-    def best(hit: Hit) -> float:
-        pos = index.sentence_pos
-        return max((by_pos.get(pos[sid], 0.0) for sid in hit.chunk.sentence_ids), default=0.0)
-
-    scored = sorted(((best(h), h) for h in hits), key=lambda p: (-p[0], p[1].rank))
-    return [replace(h, sentence=round(s, 6), rank=r) for r, (s, h) in enumerate(scored, 1)]
+    sents = index.chunk_sentences
+    best = [max([by_pos.get(p, 0.0) for p in sents[h.chunk.chunk_id]], default=0.0) for h in hits]
+    order = sorted(range(len(hits)), key=lambda i: (-best[i], hits[i].rank))
+    return [
+        Hit(hits[i].chunk, hits[i].score, hits[i].dense, hits[i].lexical, r, round(best[i], 6))
+        for r, i in enumerate(order, start=1)
+    ]
 
 
 def compose(

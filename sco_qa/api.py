@@ -191,7 +191,8 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
         ],
         k: Annotated[int | None, Query(ge=1, le=20)] = None,
     ) -> Any:
-        """The best passages for a question, with dense, lexical and fused scores."""
+        """The best passages for a question, ranked by their best sentence for it, with
+        sentence, fused, dense and lexical scores."""
         engine = holder.get()
         return {"query": q, "hits": [hit_dict(h) for h in engine.search(q, k)]}
 

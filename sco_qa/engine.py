@@ -65,22 +65,28 @@ class Engine:
         """The top-``k`` passages for a question, ranked by their best sentence for it."""
         k = check_k(k, self.settings.top_k)
         query = make_query(question)
-        lexical = self.index.lexical.scores(query.search_text)
+        words = self._read_words(query)
         vec = self.embedder.embed_query(query.search_text)
-        hits, _ = self._passages(query, vec, k, lexical)
+        hits, _ = self._passages(query, vec, k, words)
         return hits[:k]
 
+    def _read_words(self, query: Query) -> tuple[np.ndarray, list[str]]:
+        """The word side of a question, which needs no model: BM25 scores of the search
+        text and the topic tokens. Done before the model runs, while the interpreter's data
+        is still in the CPU caches (after the forward pass the same code runs slower)."""
+        lexical = self.index.lexical
+        return lexical.scores(query.search_text), lexical.query_tokens(query.topic_text)
+
     def _passages(
-        self, query: Query, vec: np.ndarray, k: int, lexical: np.ndarray
+        self, query: Query, vec: np.ndarray, k: int, words: tuple[np.ndarray, list[str]]
     ) -> tuple[list[Hit], list[Scored]]:
         """Hybrid retrieval of a pool of passages, their sentences scored, and the pool
         re-ranked by its best sentences."""
         s = self.settings
+        bm25, terms = words
         pool = max(k, ANSWER_POOL)
-        hits = hybrid_search(
-            self.index, vec, query.search_text, pool, s.candidates, s.rrf_k, lexical
-        )
-        ranked = score_sentences(self.index, self.stats, query, vec, hits)
+        hits = hybrid_search(self.index, vec, query.search_text, pool, s.candidates, s.rrf_k, bm25)
+        ranked = score_sentences(self.index, self.stats, query, vec, hits, terms=terms)
         return rerank(self.index, hits, ranked), ranked
 
     def ask(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
@@ -88,12 +94,11 @@ class Engine:
         t0 = time.perf_counter()
         k = check_k(k, self.settings.top_k)
         query = make_query(question, history)
-        # the word side first, while the interpreter's data is still in the CPU caches
-        lexical = self.index.lexical.scores(query.search_text)
+        words = self._read_words(query)
         t1 = time.perf_counter()
         vec = self.embedder.embed_query(query.search_text)
         t2 = time.perf_counter()
-        hits, ranked = self._passages(query, vec, k, lexical)
+        hits, ranked = self._passages(query, vec, k, words)
         t3 = time.perf_counter()
         s = self.settings
         result = compose(self.index, query, ranked, s.abstain_threshold, s.max_answer_sentences)

@@ -51,8 +51,8 @@ class Index:
     passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
     lexical: LexicalIndex
-    chunk_pos: dict[str, int] = field(default_factory=dict)
     sentence_pos: dict[str, int] = field(default_factory=dict)
+    chunk_sentences: dict[str, tuple[int, ...]] = field(default_factory=dict)  # positions
     path: Path = Path()
 
 
@@ -288,6 +288,7 @@ def load_index(corpus_dir: Path, index_dir: Path, embedder: Embedder | None = No
     lexical = LexicalIndex.load(folder / "bm25", len(chunks))
     if dense.ntotal != len(chunks) or len(pvec) != len(chunks) or len(svec) != len(sentences):
         raise IndexStateError(f"index files in {folder} disagree on their sizes; {REBUILD}")
+    sentence_pos = {s.sentence_id: i for i, s in enumerate(sentences)}
     return Index(
         manifest,
         by_id,
@@ -297,8 +298,8 @@ def load_index(corpus_dir: Path, index_dir: Path, embedder: Embedder | None = No
         pvec,
         svec,
         lexical,
-        {c.chunk_id: i for i, c in enumerate(chunks)},
-        {s.sentence_id: i for i, s in enumerate(sentences)},
+        sentence_pos,
+        {c.chunk_id: tuple(sentence_pos[s] for s in c.sentence_ids) for c in chunks},
         folder,
     )
 

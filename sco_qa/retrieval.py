@@ -32,7 +32,9 @@ def top_n(scores: np.ndarray, n: int, positive_only: bool = False) -> list[int]:
     if n <= 0 or not len(scores):
         return []
     order = np.argsort(-scores, kind="stable")[:n]
-    return [int(i) for i in order if not positive_only or scores[i] > 0]
+    if positive_only:
+        order = order[scores[order] > 0]
+    return order.tolist()
 
 
 def dense_ranking(index: Index, query_vec: np.ndarray, n: int) -> list[int]:
@@ -40,7 +42,7 @@ def dense_ranking(index: Index, query_vec: np.ndarray, n: int) -> list[int]:
     if index.dense.ntotal == 0 or n <= 0:
         return []
     _, ids = index.dense.search(query_vec.reshape(1, -1), min(n, index.dense.ntotal))
-    return [int(i) for i in ids[0] if i >= 0]
+    return [i for i in ids[0].tolist() if i >= 0]
 
 
 def search(
