@@ -77,7 +77,8 @@ def main() -> None:
     line = (
         f"ask in process p50 {u['total']['p50']} ms / p95 {u['total']['p95']} ms / p99 "
         f"{u['total']['p99']} ms (embed p50 {u['embed']['p50']}, search "
-        f"{u['search']['p50']}, compose {u['compose']['p50']}); outside the question encode (tokenise + forward + pool) "
+        f"{u['search']['p50']}, compose {u['compose']['p50']}); outside the question encode "
+        "(tokenise + forward + pool) "
         f"p50 {result['outside_forward_pass']['p50']} ms; repeated question p50 "
         f"{c['total']['p50']} ms; model threads {args.threads or 'default'}"
     )

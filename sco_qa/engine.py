@@ -17,6 +17,7 @@ from .errors import QuestionError
 from .index import Index, open_index
 from .questions import Query, make_query
 from .records import Answer, Hit, Turn
+from .retrieval import LexicalMatch, lexical_match
 from .retrieval import search as hybrid_search
 
 #: passages whose sentences compete for the answer, whatever ``k`` the caller shows
@@ -65,27 +66,29 @@ class Engine:
         """The top-``k`` passages for a question, ranked by their best sentence for it."""
         k = check_k(k, self.settings.top_k)
         query = make_query(question)
-        words = self._read_words(query)
+        words = self._read_words(query, k)
         vec = self.embedder.embed_query(query.search_text)
         hits, _ = self._passages(query, vec, k, words)
         return hits[:k]
 
-    def _read_words(self, query: Query) -> tuple[np.ndarray, list[str]]:
-        """The word side of a question, which needs no model: BM25 scores of the search
-        text and the topic tokens. Done before the model runs, while the interpreter's data
-        is still in the CPU caches (after the forward pass the same code runs slower)."""
-        lexical = self.index.lexical
-        return lexical.scores(query.search_text), lexical.query_tokens(query.topic_text)
+    def _read_words(self, query: Query, k: int) -> tuple[LexicalMatch, list[str]]:
+        """The word side of a question, which needs no model: the BM25 ranking of the
+        search text and the topic tokens. Done before the model runs, while the
+        interpreter's data is still in the CPU caches (right after the forward pass the
+        same code runs several times slower)."""
+        depth = max(self.settings.candidates, k, ANSWER_POOL)
+        match = lexical_match(self.index, query.search_text, depth)
+        return match, self.index.lexical.query_tokens(query.topic_text)
 
     def _passages(
-        self, query: Query, vec: np.ndarray, k: int, words: tuple[np.ndarray, list[str]]
+        self, query: Query, vec: np.ndarray, k: int, words: tuple[LexicalMatch, list[str]]
     ) -> tuple[list[Hit], list[Scored]]:
         """Hybrid retrieval of a pool of passages, their sentences scored, and the pool
         re-ranked by its best sentences."""
         s = self.settings
-        bm25, terms = words
+        match, terms = words
         pool = max(k, ANSWER_POOL)
-        hits = hybrid_search(self.index, vec, query.search_text, pool, s.candidates, s.rrf_k, bm25)
+        hits = hybrid_search(self.index, vec, query.search_text, pool, s.candidates, s.rrf_k, match)
         ranked = score_sentences(self.index, self.stats, query, vec, hits, terms=terms)
         return rerank(self.index, hits, ranked), ranked
 
@@ -94,7 +97,7 @@ class Engine:
         t0 = time.perf_counter()
         k = check_k(k, self.settings.top_k)
         query = make_query(question, history)
-        words = self._read_words(query)
+        words = self._read_words(query, k)
         t1 = time.perf_counter()
         vec = self.embedder.embed_query(query.search_text)
         t2 = time.perf_counter()

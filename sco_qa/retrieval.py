@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,21 @@ def dense_ranking(index: Index, query_vec: np.ndarray, n: int) -> list[int]:
     return [i for i in ids[0].tolist() if i >= 0]
 
 
+@dataclass(frozen=True)
+class LexicalMatch:
+    """The word side of a query, which needs no model: every passage's BM25 score and the
+    positions of the best-scoring ones (positive scores only), best first."""
+
+    scores: np.ndarray
+    ranking: list[int]
+
+
+def lexical_match(index: Index, query: str, n: int) -> LexicalMatch:
+    """BM25 over all passages, and the top ``n`` that match at all."""
+    scores = index.lexical.scores(query)
+    return LexicalMatch(scores, top_n(scores, n, positive_only=True))
+
+
 def search(
     index: Index,
     query_vec: np.ndarray,
@@ -52,23 +68,24 @@ def search(
     k: int,
     candidates: int = 50,
     rrf_k: int = 60,
-    lexical_scores: np.ndarray | None = None,
+    lexical: LexicalMatch | None = None,
 ) -> list[Hit]:
-    """Top-``k`` passages for a query; ``k`` is clamped to the corpus size. The BM25 scores
-    of ``query`` may be passed in when they were computed before its vector."""
+    """Top-``k`` passages for a query; ``k`` is clamped to the corpus size. The query's
+    ``lexical_match`` (at least ``max(candidates, k)`` deep) may be passed in when it was
+    computed before its vector."""
     n = len(index.chunks)
     k = max(0, min(k, n))
     if k == 0:
         return []
     pool = max(candidates, k)
     dense = dense_ranking(index, query_vec, pool)
-    if lexical_scores is None:
-        lexical_scores = index.lexical.scores(query)
-    lexical = top_n(lexical_scores, pool, positive_only=True)
-    fused = rrf([dense, lexical], rrf_k)
+    if lexical is None:
+        lexical = lexical_match(index, query, pool)
+    fused = rrf([dense, lexical.ranking[:pool]], rrf_k)
     best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-    cos = np.asarray(index.passage_vectors[best]) @ query_vec.reshape(-1)
+    cos = (np.asarray(index.passage_vectors[best]) @ query_vec.reshape(-1)).tolist()
+    bm25 = lexical.scores[best].tolist()
     return [
-        Hit(index.chunks[i], float(fused[i]), float(c), float(lexical_scores[i]), r)
-        for r, (i, c) in enumerate(zip(best, cos, strict=True), start=1)
+        Hit(index.chunks[i], fused[i], c, b, r)
+        for r, (i, c, b) in enumerate(zip(best, cos, bm25, strict=True), start=1)
     ]
