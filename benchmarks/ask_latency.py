@@ -45,7 +45,7 @@ def run(engine: Engine, questions: list[str], rounds: int) -> dict[str, list[flo
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    ap.add_argument("--threads", type=int, default=0, help="model threads (0: default)")
     args = ap.parse_args()
     index_dir = Path(tempfile.mkdtemp(prefix="sco-qa-bench-"))
     settings = load_settings(

@@ -28,6 +28,11 @@ def chunking_params(settings: Settings) -> ChunkingParams:
     return ChunkingParams(settings.passage_max_chars, settings.passage_overlap)
 
 
+def _pool(k: int) -> int:
+    """Passages retrieved for ``k`` shown: enough for the answer to choose from."""
+    return max(k, ANSWER_POOL)
+
+
 def check_k(k: int | None, default: int) -> int:
     if k is None:
         return default
@@ -76,7 +81,7 @@ class Engine:
         search text and the topic tokens. Done before the model runs, while the
         interpreter's data is still in the CPU caches (right after the forward pass the
         same code runs several times slower)."""
-        depth = max(self.settings.candidates, k, ANSWER_POOL)
+        depth = max(self.settings.candidates, _pool(k))
         match = lexical_match(self.index, query.search_text, depth)
         return match, self.index.lexical.query_tokens(query.topic_text)
 
@@ -87,8 +92,9 @@ class Engine:
         re-ranked by its best sentences."""
         s = self.settings
         match, terms = words
-        pool = max(k, ANSWER_POOL)
-        hits = hybrid_search(self.index, vec, query.search_text, pool, s.candidates, s.rrf_k, match)
+        hits = hybrid_search(
+            self.index, vec, query.search_text, _pool(k), s.candidates, s.rrf_k, match
+        )
         ranked = score_sentences(self.index, self.stats, query, vec, hits, terms=terms)
         return rerank(self.index, hits, ranked), ranked
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .lexical import content_words, stems, tokens
+from .lexical import content_words, tokens
 
 _CAP = r"[A-Z][\w’'-]*"
 _NAME = re.compile(rf"{_CAP}(?:\s+(?:(?:of|and|for|the|on|in|de)\s+)?{_CAP})+")
@@ -82,14 +82,10 @@ class Vocabulary:
             return cls(tuple(data))
         return cls(tuple(data["words"]), MappingProxyType(dict(data["acronyms"])))
 
-    def read(self, text: str, known: Container[str]) -> list[str]:
-        """Stemmed tokens of ``text``; an unknown one is read as a corpus acronym's name, or
-        as the nearest corpus word with its first letter within ``max_typos`` edits."""
-        words = content_words(text)
-        return [t for w, s in zip(words, stems(words), strict=True) for t in self.word(w, s, known)]
-
     def word(self, word: str, stem: str, known: Container[str]) -> tuple[str, ...]:
-        """How one normalised word (and its stem) is read: see ``read``."""
+        """How one normalised word (and its stem) is read: as itself when the corpus has
+        its stem, else as a corpus acronym's name, or as the nearest corpus word with its
+        first letter within ``max_typos`` edits."""
         if stem in known:
             return (stem,)
         if word in self.acronyms:
