@@ -2,7 +2,7 @@
 VENV := .venv/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install install-browser run index test lint check eval bench clean
+.PHONY: install install-browser run index test test-fast lint check eval docs bench clean
 
 install:
 	scripts/setup.sh
@@ -16,20 +16,30 @@ run: install
 index: install
 	$(VENV)/sco-qa index
 
+# every tier: lint, types, then the fast, slow (real model, server) and browser tests
 test: install-browser
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
+	$(VENV)/mypy
 	$(VENV)/python -m pytest
+
+# the fast tier only: pure functions and a fake embedder, a few seconds
+test-fast: install
+	$(VENV)/python -m pytest -q -m "not slow and not browser"
 
 lint: install
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/mypy sco_qa
+	$(VENV)/mypy
 
-check: lint test
+check: lint test-fast
 
 eval: install
 	$(VENV)/sco-qa eval --report reports/
+
+# the documents' figures, rewritten from benchmarks/results/
+docs: install
+	$(VENV)/python benchmarks/tables.py
 
 bench: install
 	$(VENV)/python -m pip install --quiet -e ".[dev,bench]"
@@ -42,6 +52,8 @@ bench: install
 	$(VENV)/python benchmarks/http_load.py --threads 1
 	$(VENV)/python benchmarks/nginx_replicas.py --replicas 2
 	$(VENV)/python benchmarks/scale.py
+	$(VENV)/sco-qa eval --report benchmarks/results/golden
+	$(VENV)/python benchmarks/tables.py
 
 clean:
 	rm -rf index/CURRENT index/build-* reports/ .pytest_cache

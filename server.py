@@ -1,5 +1,5 @@
 """ASGI entry point: ``uvicorn server:app``."""
 
-from sco_qa.serving import app as make_app
+from sco_qa.api import make_app
 
 app = make_app()

@@ -13,9 +13,7 @@ from common import ROOT, stats_ms, write_result
 from sco_qa.config import load_settings
 from sco_qa.corpus import load_corpus
 from sco_qa.engine import Engine
-from sco_qa.evaluation import evaluate
-from sco_qa.golden import load_golden
-from sco_qa.records_io import answer_dict
+from sco_qa.evaluation import evaluate, load_golden
 
 
 def measure(backend: str) -> dict:
@@ -31,7 +29,7 @@ def measure(backend: str) -> dict:
         engine.ask(it.question)
     report = evaluate(
         items,
-        lambda q, k: answer_dict(engine.ask(q, k)),
+        engine.ask,
         lambda d: engine.index.documents[d].text,
         settings.abstain_threshold,
     )

@@ -48,7 +48,7 @@ def one_start(index: Path) -> dict[str, float]:
             sys.executable,
             "-m",
             "uvicorn",
-            "sco_qa.serving:app",
+            "sco_qa.api:make_app",
             "--factory",
             "--port",
             str(port),

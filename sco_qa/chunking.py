@@ -27,7 +27,8 @@ def _segmenter() -> Callable[[str], list[str]]:
     import pysbd  # a rule-based splitter that knows abbreviations such as "U.S." and "Dr."
 
     seg = pysbd.Segmenter(language="en", clean=False)
-    return seg.segment
+    segment: Callable[[str], list[str]] = seg.segment
+    return segment
 
 
 def _is_heading(text: str, markdown: bool) -> bool:

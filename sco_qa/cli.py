@@ -1,92 +1,317 @@
-"""The command line: index | search | ask | eval | serve. Parse, call, format."""
+"""The ``sco-qa`` command line: parse the arguments, call the package, format the result."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
+import socket
 import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from .api.schemas import AnswerOut, PassageOut, TurnIn
 from .config import Settings, load_settings
+from .corpus import load_corpus
+from .embedding import load_embedder, model_path
+from .engine import Engine, chunking_params
 from .errors import ScoQaError
-from .serving import quiet_libraries
+from .evaluation import (
+    RemoteEngine,
+    Report,
+    choose_threshold,
+    compare,
+    evaluate,
+    load_golden,
+    load_report,
+    trade_offs,
+    write_reports,
+)
+from .index import build_index, ensure_index
+from .logs import configure_logging
+from .records import Turn
 
-EPILOGS = {
-    "index": "example: sco-qa index --corpus corpus/ --index index/",
-    "search": 'example: sco-qa search "Which international bodies is Kazakhstan chairing?" -k 3',
-    "ask": 'example: sco-qa ask "Which international bodies is Kazakhstan chairing?" --json',
-    "eval": "example: sco-qa eval --report reports/ --baseline reports/eval.json",
-    "serve": "example: sco-qa serve --host 127.0.0.1 --port 8000",
+DESCRIPTION = """\
+sco-qa answers questions about a folder of documents by quoting the sentences that hold
+the answer, verbatim, with citations (document, section, character offsets); when the
+documents do not say, it says so and shows the closest passages."""
+
+EXAMPLES = {
+    "index": "sco-qa index --corpus corpus/ --index index/",
+    "search": 'sco-qa search "Where did the leaders meet?" -k 3',
+    "ask": 'sco-qa ask "Where did the leaders meet?"\n'
+    '  sco-qa ask "And when?" --history turns.json --json',
+    "eval": "sco-qa eval --report reports/ --baseline reports/eval.json\n"
+    "  sco-qa eval --calibrate --golden my-questions.jsonl",
+    "serve": "sco-qa serve --host 127.0.0.1 --port 8000 --workers 2",
+}
+HELPS = {
+    "index": "build the index of the corpus",
+    "search": "rank passages for a question",
+    "ask": "answer a question with verbatim citations",
+    "eval": "evaluate against a golden question set",
+    "serve": "serve the HTTP API and the chat page",
 }
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--corpus", type=Path, help="documents folder (SCO_QA_CORPUS_DIR, corpus/)")
-    p.add_argument("--index", type=Path, help="index folder (SCO_QA_INDEX_DIR, index/)")
+def _version() -> str:
+    try:
+        return version("sco-qa")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _subparser(sub: Any, name: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=HELPS[name],
+        description=HELPS[name].capitalize() + ".",
+        epilog="example:\n  " + EXAMPLES[name],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--corpus", type=Path, help="documents folder (SCO_QA_CORPUS_DIR; corpus/)")
+    p.add_argument("--index", type=Path, help="index folder (SCO_QA_INDEX_DIR; index/)")
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sco-qa", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    helps = {
-        "index": "build the index",
-        "search": "rank passages for a question",
-        "ask": "answer a question with verbatim citations",
-        "eval": "evaluate against the golden set",
-        "serve": "serve the API and chat page",
-    }
-    cmds = {n: sub.add_parser(n, help=h, epilog=EPILOGS[n]) for n, h in helps.items()}
-    for p in cmds.values():
-        _common(p)
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="sco-qa",
+        description=DESCRIPTION,
+        epilog="example:\n  " + EXAMPLES["ask"].split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sco-qa {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cmds = {name: _subparser(sub, name) for name in HELPS}
     for name in ("search", "ask"):
-        cmds[name].add_argument("question")
-        cmds[name].add_argument("-k", type=int, default=None, help="passages to return")
-        cmds[name].add_argument("--json", action="store_true", help="machine-readable output")
+        cmds[name].add_argument("question", help="the question, in quotes")
+        cmds[name].add_argument("-k", type=int, help="passages to return (1–20; default 5)")
+        cmds[name].add_argument("--json", action="store_true", help="print JSON, for programs")
+    cmds["ask"].add_argument(
+        "--history",
+        type=Path,
+        help='earlier turns, a JSON file: [{"question": …, "answer": …}, …] (oldest first)',
+    )
     ev = cmds["eval"]
     ev.add_argument("--golden", type=Path, help="golden set (default: CORPUS/golden.jsonl)")
     ev.add_argument("--url", help="evaluate a running server, e.g. http://127.0.0.1:8000")
     ev.add_argument("--report", type=Path, default=Path("reports"), help="where reports go")
     ev.add_argument("--baseline", type=Path, help="an earlier eval.json to compare with")
-    ev.add_argument("--calibrate", action="store_true", help="print the threshold trade-off")
+    ev.add_argument(
+        "--calibrate", action="store_true", help="print the abstention threshold trade-off"
+    )
     sv = cmds["serve"]
-    sv.add_argument("--host")
-    sv.add_argument("--port", type=int)
-    sv.add_argument("--workers", type=int)
+    sv.add_argument("--host", help="address to listen on (SCO_QA_HOST; 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="port to listen on (SCO_QA_PORT; 8000)")
+    sv.add_argument("--workers", type=int, help="worker processes (SCO_QA_WORKERS; 1)")
     return parser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    for arg, field in (
-        ("corpus", "corpus_dir"),
-        ("index", "index_dir"),
-        ("host", "host"),
-        ("port", "port"),
-        ("workers", "workers"),
-    ):
-        value = getattr(args, arg, None)
-        if value is not None:
-            overrides[field] = value
+    """Settings from the environment, with the command line's choices on top."""
+    names = {"corpus": "corpus_dir", "index": "index_dir", "host": "host", "port": "port"}
+    names["workers"] = "workers"
+    overrides = {f: getattr(args, a) for a, f in names.items() if getattr(args, a, None)}
     return load_settings(**overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sco-qa`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    quiet_libraries()
-    from . import commands
-
+    configure_logging(fmt="sco-qa: %(message)s")
     try:
-        return commands.run(args.command, args, settings_from(args))
+        return COMMANDS[args.command](args, settings_from(args))
     except ScoQaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sco-qa ask … --json | head`: the reader left, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def print_json(data: Any) -> None:
+    """Pretty JSON on stdout."""
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the index and say what went in."""
+    report = build_index(
+        settings.corpus_dir,
+        settings.index_dir,
+        load_embedder(settings),
+        chunking_params(settings),
+        settings.ann_threshold,
+    )
+    print(
+        f"indexed {report.documents} documents: {report.passages} passages, "
+        f"{report.sentences} sentences in {report.seconds:.1f} s → {report.path}"
+    )
+    if report.truncated:
+        print(
+            f"warning: {len(report.truncated)} pieces exceed the model's input and are cut: "
+            + ", ".join(report.truncated)
+        )
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the ranked passages."""
+    hits = Engine.open(settings).search(args.question, args.k)
+    if args.json:
+        print_json({"hits": [PassageOut.model_validate(h).model_dump() for h in hits]})
+        return 0
+    for h in hits:
+        print(
+            f"{h.rank}. {h.chunk.chunk_id}  sentence={h.sentence:.3f} fused={h.score:.4f} "
+            f"dense={h.dense:.3f} bm25={h.lexical:.2f}\n   {h.chunk.text}\n"
+        )
+    return 0
+
+
+def _history(path: Path | None) -> list[Turn]:
+    if path is None:
+        return []
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return [TurnIn.model_validate(t).to_record() for t in raw]
+    except (OSError, ValueError, TypeError) as exc:
+        raise ScoQaError(
+            f"--history {path}: not a JSON list of {{question, answer}} turns ({exc})"
+        ) from None
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the answer (each quote once, with its marker) and where each quote stands."""
+    answer = Engine.open(settings).ask(args.question, args.k, _history(args.history))
+    if args.json:
+        print_json(AnswerOut.model_validate(answer).model_dump())
+        return 0
+    print(answer.answer + "\n")
+    for c in answer.citations:
+        where = f"{c.title} › {c.section or 'introduction'} › paragraph {c.paragraph}"
+        print(f"[{c.n}] {where}, characters {c.start}–{c.end} of {c.doc_id}")
+    if not answer.answered:
+        for h in answer.passages[:3]:
+            print(f"related: {h.chunk.chunk_id}: {h.chunk.text[:160]}…")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the golden set in process (or against ``--url``) and write the reports."""
+    golden = args.golden or settings.corpus_dir / "golden.jsonl"
+    items = load_golden(golden, load_corpus(settings.corpus_dir))
+    if args.calibrate:
+        settings = settings.model_copy(update={"abstain_threshold": 0.0})
+    started = time.perf_counter()
+    if args.url and not args.calibrate:
+        remote = RemoteEngine(args.url)
+        report = evaluate(items, remote.ask, remote.text_of, None)
+    else:
+        engine = Engine.open(settings)
+        docs = engine.index.documents
+        report = evaluate(items, engine.ask, lambda d: docs[d].text, settings.abstain_threshold)
+    if args.calibrate:
+        return _print_calibration(report)
+    comparison = compare(report, load_report(args.baseline)) if args.baseline else None
+    paths = write_reports(report, args.report, comparison)
+    width = max(len(k) for k in report.metrics)
+    for k, v in report.metrics.items():
+        print(f"{k:<{width}}  {v:g}")
+    if comparison is not None:
+        _print_comparison(comparison)
+    print(
+        f"{len(items)} questions in {time.perf_counter() - started:.1f} s; wrote "
+        + ", ".join(str(p) for p in paths)
+    )
+    return 0
+
+
+def _print_comparison(comparison: dict[str, Any]) -> None:
+    if not comparison["better"] and not comparison["worse"]:
+        print("compared with the baseline: no question changed outcome")
+    else:
+        print(f"better than the baseline: {', '.join(comparison['better']) or 'none'}")
+        print(f"worse than the baseline: {', '.join(comparison['worse']) or 'none'}")
+
+
+def _print_calibration(report: Report) -> int:
+    rows = trade_offs(report.outcomes)
+    best = choose_threshold(rows)
+    print("threshold  unanswerable refused  answerable refused  accuracy")
+    for r in rows[::5]:
+        mark = "  ← chosen" if abs(r.threshold - best.threshold) < 1e-9 else ""
+        print(
+            f"{r.threshold:9.2f}  {r.unanswerable_refused:20.1%}  "
+            f"{r.answerable_refused:18.1%}  {r.accuracy:8.3f}{mark}"
+        )
+    print(
+        f"\nchosen: most unanswerable questions refused while at most 5% of answerable ones "
+        f"are ({best.unanswerable_refused:.0%} refused, {best.answerable_refused:.0%} "
+        f"answerable refused, accuracy {best.accuracy:.3f}). To apply it:\n"
+        f"SCO_QA_ABSTAIN_THRESHOLD={best.threshold:.2f}"
+    )
+    return 0
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the index if needed (once, before any worker starts), then run uvicorn."""
+    import uvicorn
+
+    if not _port_free(settings.host, settings.port):
+        raise ScoQaError(
+            f"port {settings.port} on {settings.host} is in use: pick another with "
+            f"--port or SCO_QA_PORT (e.g. SCO_QA_PORT={settings.port + 1} make run)"
+        )
+    model_path()  # fail now, clearly, if the model is missing
+    params = chunking_params(settings)
+    ensure_index(
+        settings.corpus_dir,
+        settings.index_dir,
+        lambda: load_embedder(settings),
+        params,
+        settings.ann_threshold,
+    )
+    if settings.workers > 1 and not settings.model_threads:
+        # measured (benchmarks/http_load*): one model thread per core beats oversubscription
+        threads = max(1, (os.cpu_count() or 1) // settings.workers)
+        os.environ["SCO_QA_MODEL_THREADS"] = str(threads)
+    os.environ["SCO_QA_CORPUS_DIR"] = str(Path(settings.corpus_dir).resolve())
+    os.environ["SCO_QA_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
+    url = f"http://{settings.host}:{settings.port}/"
+    print(f"sco-qa: chat page and API at {url} (API docs at {url}docs)", flush=True)
+    uvicorn.run(
+        "sco_qa.api:make_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+COMMANDS = {
+    "index": cmd_index,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "eval": cmd_eval,
+    "serve": cmd_serve,
+}

@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
+#: the most passages a caller may ask for, in the CLI, the engine and the API alike
+MAX_K = 20
+
 
 class Settings(BaseSettings):
     """Everything that can be configured; see the README's settings table."""
@@ -23,7 +26,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
-    top_k: int = Field(5, ge=1, le=20)
+    top_k: int = Field(5, ge=1, le=MAX_K)
     candidates: int = Field(50, ge=1, le=1000, description="passages each retriever proposes")
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
     abstain_threshold: float = Field(

@@ -1,4 +1,9 @@
-"""The loaded system: settings, model and index behind ``search`` and ``ask``."""
+"""The loaded system: settings, model, index and sentence table behind ``search`` and ``ask``.
+
+One question goes: read the question → the word side of retrieval (BM25, topic tokens) →
+embed → hybrid retrieval (FAISS + BM25, fused) → sentences scored → passages re-ranked by
+their best sentence → the answer composed.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-import numpy as np
-
-from .answer import Scored, SentenceStats, compose, rerank, score_sentences
+from .answer import Query, Scored, SentenceTable, compose, make_query, rerank, score_sentences
 from .chunking import ChunkingParams
-from .config import Settings
+from .config import MAX_K, Settings
 from .embedding import Embedder, load_embedder
 from .errors import QuestionError
 from .index import Index, open_index
-from .questions import Query, make_query
 from .records import Answer, Hit, Turn
-from .retrieval import LexicalMatch, lexical_match
+from .retrieval import lexical_match
 from .retrieval import search as hybrid_search
 
 #: passages whose sentences compete for the answer, whatever ``k`` the caller shows
@@ -25,30 +27,39 @@ ANSWER_POOL = 8
 
 
 def chunking_params(settings: Settings) -> ChunkingParams:
+    """The chunking parameters the settings ask for."""
     return ChunkingParams(settings.passage_max_chars, settings.passage_overlap)
 
 
-def _pool(k: int) -> int:
-    """Passages retrieved for ``k`` shown: enough for the answer to choose from."""
-    return max(k, ANSWER_POOL)
-
-
-def check_k(k: int | None, default: int) -> int:
+def check_k(k: object, default: int) -> int:
+    """``k`` as given (1..MAX_K), or the default when None; a QuestionError otherwise."""
     if k is None:
         return default
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
-        raise QuestionError("k must be a whole number from 1 to 100")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise QuestionError(f"k must be a whole number from 1 to {MAX_K}")
     return k
 
 
 @dataclass(frozen=True)
+class _Ranked:
+    query: Query
+    hits: list[Hit]  # re-ranked by their best sentence
+    sentences: list[Scored]  # best first
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Engine:
-    """Everything needed to answer; build it once with ``Engine.open``."""
+    """Everything needed to answer; build it once with ``Engine.open``.
+
+    >>> engine = Engine.open(Settings())  # doctest: +SKIP
+    >>> engine.ask("Which organizations does Kazakhstan chair?").answer  # doctest: +SKIP
+    """
 
     settings: Settings
     embedder: Embedder
     index: Index
-    stats: SentenceStats
+    table: SentenceTable
 
     @classmethod
     def open(
@@ -65,65 +76,61 @@ class Engine:
             allow,
             settings.ann_threshold,
         )
-        return cls(settings, emb, index, SentenceStats.from_sentences(index.sentences))
+        table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
+        return cls(settings, emb, index, table)
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         """The top-``k`` passages for a question, ranked by their best sentence for it."""
         k = check_k(k, self.settings.top_k)
-        query = make_query(question)
-        words = self._read_words(query, k)
-        vec = self.embedder.embed_query(query.search_text)
-        hits, _ = self._passages(query, vec, k, words)
-        return hits[:k]
-
-    def _read_words(self, query: Query, k: int) -> tuple[LexicalMatch, list[str]]:
-        """The word side of a question, which needs no model: the BM25 ranking of the
-        search text and the topic tokens. Done before the model runs, while the
-        interpreter's data is still in the CPU caches (right after the forward pass the
-        same code runs several times slower)."""
-        depth = max(self.settings.candidates, _pool(k))
-        match = lexical_match(self.index, query.search_text, depth)
-        return match, self.index.lexical.query_tokens(query.topic_text)
-
-    def _passages(
-        self, query: Query, vec: np.ndarray, k: int, words: tuple[LexicalMatch, list[str]]
-    ) -> tuple[list[Hit], list[Scored]]:
-        """Hybrid retrieval of a pool of passages, their sentences scored, and the pool
-        re-ranked by its best sentences."""
-        s = self.settings
-        match, terms = words
-        hits = hybrid_search(
-            self.index, vec, query.search_text, _pool(k), s.candidates, s.rrf_k, match
-        )
-        ranked = score_sentences(self.index, self.stats, query, vec, hits, terms=terms)
-        return rerank(self.index, hits, ranked), ranked
+        return self._rank(make_query(question), k).hits[:k]
 
     def ask(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
         """Answer a question by quoting the corpus, or say that it does not say."""
         t0 = time.perf_counter()
         k = check_k(k, self.settings.top_k)
-        query = make_query(question, history)
-        words = self._read_words(query, k)
+        ranked = self._rank(make_query(question, history), k)
         t1 = time.perf_counter()
-        vec = self.embedder.embed_query(query.search_text)
-        t2 = time.perf_counter()
-        hits, ranked = self._passages(query, vec, k, words)
-        t3 = time.perf_counter()
         s = self.settings
-        result = compose(self.index, query, ranked, s.abstain_threshold, s.max_answer_sentences)
-        t4 = time.perf_counter()
+        result = compose(
+            self.table,
+            self.index.documents,
+            ranked.query,
+            ranked.sentences,
+            s.abstain_threshold,
+            s.max_answer_sentences,
+        )
+        t2 = time.perf_counter()
         timings = {
-            "embed": (t2 - t1) * 1e3,
-            "search": (t1 - t0 + t3 - t2) * 1e3,
-            "compose": (t4 - t3) * 1e3,
-            "total": (t4 - t0) * 1e3,
+            "embed": ranked.timings["embed"],
+            "search": (t1 - t0) * 1e3 - ranked.timings["embed"],
+            "compose": (t2 - t1) * 1e3,
+            "total": (t2 - t0) * 1e3,
         }
         return Answer(
-            query.question,
+            ranked.query.question,
             result.answered,
             result.text,
             result.confidence,
             result.citations,
-            tuple(hits[:k]),
+            tuple(ranked.hits[:k]),
             MappingProxyType({n: round(v, 3) for n, v in timings.items()}),
         )
+
+    def _rank(self, query: Query, k: int) -> _Ranked:
+        """Retrieval, sentence scoring and the re-ranking of passages by their best sentence.
+
+        The word side (BM25 ranking, topic tokens) needs no model and runs first, while the
+        interpreter's data is still in the CPU caches: right after the forward pass the same
+        code runs several times slower (docs/scaling.md).
+        """
+        s = self.settings
+        pool = max(k, ANSWER_POOL)
+        words = lexical_match(self.index, query.search_text, max(s.candidates, pool))
+        terms = self.index.lexical.query_tokens(query.topic_text)
+        t0 = time.perf_counter()
+        vec = self.embedder.embed_query(query.search_text)
+        t1 = time.perf_counter()
+        hits = hybrid_search(self.index, vec, query.search_text, pool, s.candidates, s.rrf_k, words)
+        ranked = score_sentences(self.table, query, vec, hits, terms)
+        reranked = rerank(self.table, hits, ranked)
+        return _Ranked(query, reranked, ranked, {"embed": (t1 - t0) * 1e3})

@@ -20,28 +20,42 @@ class ScoQaError(Exception):
 
 
 class ConfigError(ScoQaError):
+    """A setting is invalid."""
+
     code = "bad_config"
 
 
 class CorpusError(ScoQaError):
+    """A document cannot be found or read."""
+
     code = "corpus_error"
 
 
 class ModelError(ScoQaError):
+    """The embedding model is missing or fails to load."""
+
     code = "model_error"
 
 
 class IndexStateError(ScoQaError):
+    """The index is missing, corrupt or mismatched."""
+
     code = "index_error"
 
 
 class StaleIndexError(IndexStateError):
+    """The corpus (or the model) changed since the index was built."""
+
     code = "stale_index"
 
 
 class QuestionError(ScoQaError):
+    """A question, its history or ``k`` is not acceptable."""
+
     code = "bad_question"
 
 
 class GoldenSetError(ScoQaError):
+    """The golden set file is invalid."""
+
     code = "bad_golden_set"

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .index import Index
 from .records import Hit
-
-if TYPE_CHECKING:
-    from .index import Index
 
 
 def rrf(rankings: Sequence[Sequence[int]], k: int = 60) -> Mapping[int, float]:
@@ -35,7 +32,7 @@ def top_n(scores: np.ndarray, n: int, positive_only: bool = False) -> list[int]:
     order = np.argsort(-scores, kind="stable")[:n]
     if positive_only:
         order = order[scores[order] > 0]
-    return order.tolist()
+    return [int(i) for i in order]
 
 
 def dense_ranking(index: Index, query_vec: np.ndarray, n: int) -> list[int]:

@@ -4,25 +4,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+say() { printf 'setup: %s\n' "$*"; }
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
   echo "setup: Python 3.11 is required (found $("$PY" --version 2>&1))" >&2; exit 1; }
 
 if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
   "$PY" -m venv .venv
 fi
 stamp=.venv/.sco-qa-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$0" -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
+  # -qq: errors only (pip's notices and the build backend's warning boxes stay off the terminal)
+  say "1/3 pip"
+  .venv/bin/python -m pip install -qq --upgrade pip
   # torch first and pinned: this takes the CPU wheel; letting sentence-transformers pull
   # torch itself would fetch a multi-GB CUDA build.
-  .venv/bin/python -m pip install --quiet torch==2.13.0
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  say "2/3 torch 2.13.0 (CPU build)"
+  .venv/bin/python -m pip install -qq torch==2.13.0
+  say "3/3 sco-qa with its libraries and test tools (a few minutes the first time)"
+  .venv/bin/python -m pip install -qq -e ".[dev]"
   touch "$stamp"
+  say "installed into .venv"
 fi
 
 if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+  say "chromium (Debian's package, for the browser tests)"
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

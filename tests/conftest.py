@@ -1,9 +1,11 @@
-"""Shared fixtures: the real model and a real index of the article, built once per session."""
+"""Shared fixtures. The fast tier uses ``FakeEmbedder`` on small hand-written documents; the
+real model and a real index of the article are built once per session for the slow tier."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,24 +17,29 @@ from sco_qa.embedding import Embedder, load_embedder
 from sco_qa.engine import Engine
 from sco_qa.records import Answer
 
+from .fakes import FakeEmbedder
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The ONNX export goes to a session folder (inherited by the subprocesses tests start),
-    so every run exercises the export and nothing is written outside temporary folders."""
-    folder = tmp_path_factory.mktemp("model-cache")
-    os.environ["SCO_QA_MODEL_CACHE_DIR"] = str(folder)
-    return folder
+def _require_slow(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("slow") is None:
+        pytest.fail("this test loads the real model or a server: mark it `slow`")
 
 
 @pytest.fixture(scope="session")
-def embedder(model_cache: Path) -> Embedder:
-    """The default backend (ONNX Runtime, int8), as users run it."""
+def embedder() -> Embedder:
+    """The default backend (ONNX Runtime, int8), as users run it. The ONNX export is kept
+    in the user's cache folder by model key, so it is made once, not every run."""
     return load_embedder(load_settings())
+
+
+@pytest.fixture(autouse=True)
+def _slow_fixtures_only_in_slow_tests(request: pytest.FixtureRequest) -> None:
+    if {"embedder", "engine", "ask", "base"} & set(request.fixturenames):
+        _require_slow(request)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +55,18 @@ def tricky_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture()
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture()
+def fake_engine(tricky_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder) -> Engine:
+    """A real index (FAISS, BM25, files on disk) of the tricky documents, fake vectors."""
+    settings = load_settings(corpus_dir=tricky_dir, index_dir=tmp_path / "index")
+    return Engine.open(settings, fake_embedder)
+
+
 def assert_faithful(engine: Engine, answer: Answer) -> None:
     """The citation invariant: every quote is exactly the document slice at its offsets."""
     for c in answer.citations:
@@ -59,7 +78,7 @@ def assert_faithful(engine: Engine, answer: Answer) -> None:
 
 
 @pytest.fixture()
-def ask(engine: Engine):
+def ask(engine: Engine) -> Callable[..., Answer]:
     """engine.ask with the citation invariant checked on every answer."""
 
     def _ask(question: str, **kwargs: object) -> Answer:

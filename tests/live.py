@@ -31,15 +31,20 @@ class Live(str):
 
 @contextmanager
 def live_server(
-    corpus: Path, index: Path, wait_ready: bool = True, log: Path | None = None
+    corpus: Path,
+    index: Path,
+    wait_ready: bool = True,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Live]:
-    """Start ``uvicorn sco_qa.serving:app`` and yield its base URL; stop it afterwards."""
+    """Start ``uvicorn sco_qa.api:make_app`` and yield its base URL; stop it afterwards."""
     port = free_port()
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
         "SCO_QA_CORPUS_DIR": str(corpus),
         "SCO_QA_INDEX_DIR": str(index),
+        **(env or {}),
     }
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
@@ -47,7 +52,7 @@ def live_server(
             sys.executable,
             "-m",
             "uvicorn",
-            "sco_qa.serving:app",
+            "sco_qa.api:make_app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -1,11 +1,13 @@
+"""Answers on the SCO article with the real model (slow tier)."""
+
 import itertools
 
 import pytest
 
 from sco_qa.errors import QuestionError
-from sco_qa.features import kind_match, needs_antecedent
-from sco_qa.questions import is_follow_up, make_query, question_kind
 from sco_qa.records import Turn
+
+pytestmark = pytest.mark.slow
 
 ANSWERABLE = [
     # list
@@ -77,47 +79,17 @@ def test_follow_up_uses_history(ask) -> None:
     first = ask("Who is Roger Kangas?")
     assert "academic dean" in first.answer
     history = [Turn(first.question, first.answer)]
-    alone = ask("And what did he say about trade?")
     follow = ask("And what did he say about trade?", history=history)
-    assert follow.answered
-    assert "Kangas" in follow.answer or "primary trade partner" in follow.answer
-    assert follow.answer != alone.answer or "Kangas" in alone.answer
+    assert follow.answered and "primary trade partner" in follow.answer
+    assert "Kangas" in follow.citations[0].quote  # his words, not someone else's
+    assert not ask("And what did he say about trade?").answered  # alone: who is "he"?
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "x" * 1001, "\ud800 broken", 42])
-def test_bad_questions_raise_our_error(engine, bad) -> None:
+def test_bad_questions_raise_our_error(engine) -> None:
     with pytest.raises(QuestionError):
-        engine.ask(bad)
-
-
-def test_history_limit(engine) -> None:
-    with pytest.raises(QuestionError, match="history has 11 turns"):
-        engine.ask("and then?", history=[Turn("q", "a")] * 11)
+        engine.ask("   ")
 
 
 def test_any_unicode_is_accepted(ask) -> None:
     answer = ask("\u202eКто\u202c председатель ШОС? 🇰🇿" * 3)
     assert answer.question.startswith("\u202e")
-
-
-def test_question_kinds_and_follow_ups() -> None:
-    assert question_kind("How many members are there?") == "quantity"
-    assert question_kind("When was it founded?") == "date"
-    assert question_kind("Why does it matter?") == "reason"
-    assert question_kind("wich city hosted it") == "place"
-    assert question_kind("Who leads it?") == "person"
-    assert question_kind("Which countries attended?") == "list"
-    assert is_follow_up("And what about trade?") and is_follow_up("Which of them borders China?")
-    assert not is_follow_up("Where was the SCO summit held?")
-    query = make_query("What did he say?", [Turn("Who is Kangas?", "…")])
-    assert query.follow_up and query.search_text == "Who is Kangas? What did he say?"
-    assert not make_query("What did he say?").follow_up
-
-
-def test_sentence_features() -> None:
-    assert kind_match("quantity", "It cost $4 billion.") == 1.0
-    assert kind_match("quantity", "It was expensive.") == 0.0
-    assert kind_match("date", "It opened on July 3.") == 1.0
-    assert kind_match("list", "It chairs the CSTO, the OTS, and the CICA.") == 1.0
-    assert needs_antecedent("He emphasized trust.") and needs_antecedent("The country is keen.")
-    assert not needs_antecedent("This year, the country chairs five bodies.")

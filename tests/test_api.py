@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,8 @@ import pytest
 
 from .conftest import CORPUS, DATA
 from .live import live_server
+
+pytestmark = pytest.mark.slow
 
 QUESTION = "Which organizations does Kazakhstan chair?"
 SECURITY_HEADERS = ("x-content-type-options", "content-security-policy", "referrer-policy")
@@ -219,21 +222,31 @@ def test_security_headers_everywhere(base: str) -> None:
     assert "script-src 'self'" in httpx.get(f"{base}/").headers["content-security-policy"]
 
 
-def test_readiness_before_and_after_load(tmp_path: Path) -> None:
+def test_readiness_reports_a_load_that_failed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "tricky", corpus)
+    env = {"SCO_QA_AUTO_REBUILD": "false"}  # no index, and not allowed to build one
+    with live_server(corpus, tmp_path / "index", wait_ready=False, env=env) as url:
+        deadline = time.monotonic() + 120
+        while "still loading" in (body := httpx.get(f"{url}/readyz").text):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        err = assert_error(httpx.get(f"{url}/readyz"), 503)
+        assert "no index in" in err["message"], body
+        assert_error(ask(url, question="anything?"), 503)
+        assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def test_readiness_after_a_build_at_start_up(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(DATA / "tricky", corpus)
     log = tmp_path / "server.log"
     with live_server(corpus, tmp_path / "index", wait_ready=False, log=log) as url:
-        early = httpx.get(f"{url}/readyz")
-        assert httpx.get(f"{url}/healthz").status_code == 200
-        if early.status_code == 503:  # the index is still being built
-            assert_error(early, 503)
-            assert_error(ask(url, question="anything?"), 503)
         url.wait_ready()
         assert httpx.get(f"{url}/readyz").json()["documents"] == 2
     text = log.read_text()
     assert "GET /healthz 200" in text  # one log line per request, with timing
-    assert "building it" in text
+    assert "no index in" in text and "building the index" in text
 
 
 def test_schemathesis_finds_no_server_error(base: str, tmp_path: Path) -> None:

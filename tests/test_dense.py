@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sco_qa.dense import build_dense, load_dense, recall_at_10
+from sco_qa.index.dense import build_dense, load_dense, recall_at_10
 
 
 def _vectors(n: int, dim: int = 32) -> np.ndarray:

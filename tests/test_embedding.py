@@ -1,4 +1,4 @@
-"""The model, loaded from the installed package: ONNX Runtime agrees with torch."""
+"""The model, loaded from the installed package: ONNX Runtime agrees with torch (slow)."""
 
 from pathlib import Path
 
@@ -9,10 +9,12 @@ from sco_qa.chunking import chunk_document
 from sco_qa.config import load_settings
 from sco_qa.corpus import load_corpus
 from sco_qa.embedding import MiniLMEmbedder, load_embedder
+from sco_qa.embedding.onnx import OnnxMiniLMEmbedder
 from sco_qa.errors import ConfigError
-from sco_qa.onnx_model import OnnxMiniLMEmbedder
 
 from .conftest import CORPUS
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def sentences() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fp32(model_cache: Path) -> OnnxMiniLMEmbedder:
+def fp32() -> OnnxMiniLMEmbedder:
     emb = load_embedder(load_settings(model_backend="onnx"))
     assert isinstance(emb, OnnxMiniLMEmbedder)
     return emb
@@ -82,29 +84,12 @@ def test_bad_backend_setting() -> None:
         load_settings(model_backend="tensorflow")
 
 
-def test_concurrent_questions_are_batched(sentences) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    emb = load_embedder(load_settings(embed_cache_size=0, model_backend="onnx"))
-    texts = sentences[:40]
-    expected = emb.embed(texts)  # one batched call, for reference
-    before = (emb.batcher.batches, emb.batcher.items)
-    with ThreadPoolExecutor(8) as pool:
-        got = np.vstack(list(pool.map(emb.embed_query, texts)))
-    batches = emb.batcher.batches - before[0]
-    assert emb.batcher.items - before[1] == len(texts)
-    assert batches < len(texts)  # some model calls served several questions
-    assert np.min(np.sum(got * expected, axis=1)) > 0.9999
-
-
-def test_batch_errors_reach_every_caller() -> None:
-    from sco_qa.batching import MicroBatcher
-
-    def broken(texts: list[str]) -> np.ndarray:
-        raise RuntimeError("model failed")
-
-    with pytest.raises(RuntimeError, match="model failed"):
-        MicroBatcher(broken).submit("x")
+def test_export_into_an_empty_cache_folder(tmp_path: Path, fp32, sentences) -> None:
+    fresh = OnnxMiniLMEmbedder(tmp_path, quantized_queries=True, cache_size=0)
+    exported = sorted(p.name for p in tmp_path.rglob("*.onnx"))
+    assert exported == ["model.int8-per-channel.onnx", "model.onnx"]
+    assert not list(tmp_path.rglob("*.tmp"))  # written to temp files, then renamed
+    assert np.allclose(fresh.embed(sentences[:5]), fp32.embed(sentences[:5]), atol=1e-5)
 
 
 def test_unusable_model_cache_says_what_to_do() -> None:

@@ -13,12 +13,12 @@ from sco_qa.evaluation import (
     compare,
     evaluate,
     metrics,
-    retrieval_rank,
     trade_offs,
 )
-from sco_qa.golden import fact_present, load_golden
-from sco_qa.records_io import answer_dict
-from sco_qa.reports import write_reports
+from sco_qa.evaluation.golden import fact_present, load_golden
+from sco_qa.evaluation.metrics import retrieval_rank
+from sco_qa.evaluation.reports import write_reports
+from sco_qa.records import Chunk, Hit
 
 from .conftest import CORPUS
 
@@ -48,7 +48,7 @@ def _outcome(i: str, answerable: bool, answered: bool, correct: bool, rank, conf
         rank,
         conf,
         "x" * 10,
-        [],
+        (),
         5.0,
         "",
     )
@@ -156,17 +156,18 @@ def test_retrieval_rank_uses_character_spans() -> None:
     items = load_golden(GOLDEN, load_corpus(CORPUS))
     item = next(i for i in items if i.answerable)
     passages = [
-        {"doc_id": item.doc_id, "start": 0, "end": 1},
-        {"doc_id": item.doc_id, "start": item.start - 5, "end": item.start + 1},
+        Hit(Chunk("a", item.doc_id, "", 1, 0, 1, "x", ()), 0.1, 0.0, 0.0, 1),
+        Hit(Chunk("b", item.doc_id, "", 2, item.start - 5, item.start + 1, "x", ()), 0.1, 0, 0, 2),
     ]
     assert retrieval_rank(item, passages) == 2
 
 
+@pytest.mark.slow
 def test_evaluation_meets_the_floors(engine, tmp_path: Path) -> None:
     items = load_golden(GOLDEN, list(engine.index.documents.values()))
     report = evaluate(
         items,
-        lambda q, k: answer_dict(engine.ask(q, k)),
+        engine.ask,
         lambda d: engine.index.documents[d].text,
         engine.settings.abstain_threshold,
     )
@@ -178,9 +179,22 @@ def test_evaluation_meets_the_floors(engine, tmp_path: Path) -> None:
         assert m[key] <= ceiling, (key, m[key])
     for o in report.outcomes:  # the invariant, over every answer the evaluation produced
         for c in o.citations:
-            assert engine.index.documents[c["doc_id"]].text[c["start"] : c["end"]] == c["quote"]
+            assert engine.index.documents[c.doc_id].text[c.start : c.end] == c.quote
     paths = write_reports(report, tmp_path / "reports")
     assert [p.name for p in paths] == ["eval.json", "eval.md", "eval.html"]
     assert "<svg" in paths[2].read_text() and "threshold" in paths[2].read_text()
     assert "| Answer accuracy |" in paths[1].read_text()
     assert json.loads(paths[0].read_text())["metrics"] == m
+
+
+def test_reports_are_readable(tmp_path: Path) -> None:
+    outs = [_outcome("1", True, True, True, 1, 0.9), _outcome("2", False, True, False, None, 0.7)]
+    report = Report(metrics(outs), outs, 0.3)
+    paths = write_reports(report, tmp_path)
+    page = paths[2].read_text(encoding="utf-8")
+    assert "<td>Questions</td><td>2</td>" in page  # counts as integers, not 2.0
+    assert "share of answerable questions answered with every expected fact" in page
+    assert 'id="failures"' in page and "tr.ok{display:none}" in page
+    assert "<script" not in page
+    md = paths[1].read_text(encoding="utf-8")
+    assert "| expected |" in md and "(refuse)" in md

@@ -3,31 +3,31 @@ from pathlib import Path
 
 import pytest
 
-from sco_qa import files
+from sco_qa import durable
 from sco_qa.errors import IndexStateError, StaleIndexError
 from sco_qa.index import CURRENT, build_index, current_build, load_index, open_index
 
 
 @pytest.fixture()
-def built(embedder, tricky_dir: Path, tmp_path: Path) -> Path:
+def built(fake_embedder, tricky_dir: Path, tmp_path: Path) -> Path:
     out = tmp_path / "index"
-    build_index(tricky_dir, out, embedder)
+    build_index(tricky_dir, out, fake_embedder)
     return out
 
 
-def test_manifest_describes_the_build(built: Path, tricky_dir: Path, embedder) -> None:
+def test_manifest_describes_the_build(built: Path, tricky_dir: Path, fake_embedder) -> None:
     folder = current_build(built)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format"] == "sco-qa-index/1"
-    assert manifest["model"] == {"name": embedder.name, "dim": 384, "max_tokens": 256}
+    assert manifest["model"] == {"name": fake_embedder.name, "dim": 64, "max_tokens": 256}
     assert set(manifest["corpus"]["documents"]) == {"plain", "tricky-notes"}
     assert manifest["chunking"] == {"max_chars": 700, "overlap": 1}
     assert manifest["counts"]["documents"] == 2
     assert {"passages.faiss", "chunks.json", "sentences.npy"} <= set(manifest["checksums"])
     assert not list(folder.rglob("*.pkl"))
-    index = load_index(tricky_dir, built, embedder)
+    index = load_index(tricky_dir, built, fake_embedder)
     assert len(index.chunks) == manifest["counts"]["passages"]
-    assert index.sentence_vectors.shape == (manifest["counts"]["sentences"], 384)
+    assert index.sentence_vectors.shape == (manifest["counts"]["sentences"], 64)
 
 
 def test_missing_index_says_what_to_run(tricky_dir: Path, tmp_path: Path) -> None:
@@ -35,24 +35,25 @@ def test_missing_index_says_what_to_run(tricky_dir: Path, tmp_path: Path) -> Non
         load_index(tricky_dir, tmp_path / "none")
 
 
-def test_stale_index_rebuilds_or_errors(built: Path, tricky_dir: Path, embedder) -> None:
+def test_stale_index_rebuilds_or_errors(built: Path, tricky_dir: Path, fake_embedder) -> None:
     (tricky_dir / "new.md").write_text("A new document about Bishkek.", encoding="utf-8")
     with pytest.raises(StaleIndexError, match=r"added \['new'\]"):
-        load_index(tricky_dir, built, embedder)
+        load_index(tricky_dir, built, fake_embedder)
     with pytest.raises(StaleIndexError):
-        open_index(tricky_dir, built, embedder, rebuild=False)
-    fresh = open_index(tricky_dir, built, embedder, rebuild=True)
+        open_index(tricky_dir, built, fake_embedder, rebuild=False)
+    fresh = open_index(tricky_dir, built, fake_embedder, rebuild=True)
     assert "new" in fresh.documents
     assert len(list(built.glob("build-*"))) == 1  # the old build was cleaned up
 
 
-def test_truncated_faiss_file_is_named(built: Path, tricky_dir: Path, embedder) -> None:
+def test_truncated_faiss_file_is_named(built: Path, tricky_dir: Path, fake_embedder) -> None:
     faiss_file = current_build(built) / "passages.faiss"
     faiss_file.write_bytes(faiss_file.read_bytes()[:50])
-    with pytest.raises(IndexStateError, match=r"passages\.faiss is corrupt.*sco-qa index"):
-        load_index(tricky_dir, built, embedder)
+    with pytest.raises(IndexStateError, match=r"passages\.faiss is corrupt") as err:
+        load_index(tricky_dir, built, fake_embedder)
+    assert f"run `sco-qa index --index {built}`" in str(err.value)  # the folder in use
     with pytest.raises(IndexStateError):  # never silently rebuilt over
-        open_index(tricky_dir, built, embedder, rebuild=True)
+        open_index(tricky_dir, built, fake_embedder, rebuild=True)
 
 
 def test_corrupt_manifest(built: Path, tricky_dir: Path) -> None:
@@ -62,10 +63,10 @@ def test_corrupt_manifest(built: Path, tricky_dir: Path) -> None:
 
 
 def test_interrupted_build_keeps_the_old_index(
-    built: Path, tricky_dir: Path, embedder, monkeypatch: pytest.MonkeyPatch
+    built: Path, tricky_dir: Path, fake_embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = (built / CURRENT).read_text()
-    real_write = files.write_synced
+    real_write = durable.write_synced
 
     def crash_on_faiss(path: Path, data: bytes) -> None:
         if path.name == "passages.faiss":
@@ -73,30 +74,30 @@ def test_interrupted_build_keeps_the_old_index(
             raise KeyboardInterrupt("simulated crash mid-write")
         real_write(path, data)
 
-    monkeypatch.setattr(files, "write_synced", crash_on_faiss)
+    monkeypatch.setattr(durable, "write_synced", crash_on_faiss)
     (tricky_dir / "plain.txt").write_text("Changed text.", encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
-        build_index(tricky_dir, built, embedder)
+        build_index(tricky_dir, built, fake_embedder)
     monkeypatch.undo()
     assert (built / CURRENT).read_text() == before
     assert len(list(built.glob("build-*"))) == 1
     with pytest.raises(StaleIndexError):  # the old index is intact, and knows it is old
-        load_index(tricky_dir, built, embedder)
+        load_index(tricky_dir, built, fake_embedder)
 
 
-def test_model_mismatch(built: Path, tricky_dir: Path, embedder) -> None:
+def test_model_mismatch(built: Path, tricky_dir: Path, fake_embedder) -> None:
     folder = current_build(built)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["model"]["name"] = "another/model"
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(StaleIndexError, match="built with another/model"):
-        load_index(tricky_dir, built, embedder)
+        load_index(tricky_dir, built, fake_embedder)
 
 
-def test_long_passages_are_reported(embedder, tmp_path: Path, caplog) -> None:
+def test_long_passages_are_reported(fake_embedder, tmp_path: Path, caplog) -> None:
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "long.md").write_text(" ".join(["word"] * 400) + ".", encoding="utf-8")
-    report = build_index(corpus, tmp_path / "i", embedder)
+    report = build_index(corpus, tmp_path / "i", fake_embedder)
     assert report.truncated == ("long#p1", "long#p1.s1")
     assert "longer than the model's 256 tokens" in caplog.text

@@ -1,6 +1,7 @@
 import numpy as np
 
-from sco_qa.lexical import LexicalIndex, normalise, tokens
+from sco_qa.index.lexical import LexicalIndex
+from sco_qa.text import normalise, tokens
 
 
 def test_punctuation_quotes_and_case_fold() -> None:
@@ -24,3 +25,13 @@ def test_bm25_ranks_the_distinctive_word(tmp_path) -> None:
 def test_empty_index() -> None:
     index = LexicalIndex.build([])
     assert index.scores("anything").shape == (0,)
+
+
+def test_word_readings_memo_is_bounded_and_never_loses_a_word() -> None:
+    index = LexicalIndex.build(["Leaders met at the summit in Astana.", "Eurasia is large."])
+    index._readings_kept = 3
+    first = index.query_tokens("summit astana leaders")
+    assert first == ["summit", "astana", "leader"]
+    assert index.query_tokens("summit eurasia") == ["summit", "eurasia"]  # was a KeyError
+    assert len(index._readings) <= 3
+    assert index.query_tokens("summit astana leaders") == first

@@ -1,10 +1,8 @@
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sco_qa.config import load_settings
 from sco_qa.engine import Engine
 from sco_qa.errors import QuestionError
 from sco_qa.retrieval import dense_ranking, rrf, top_n
@@ -27,6 +25,7 @@ def test_top_n() -> None:
     assert top_n(np.array([]), 3) == []
 
 
+@pytest.mark.slow
 def test_faiss_matches_brute_force(engine: Engine) -> None:
     rng = np.random.default_rng(0)
     for _ in range(5):
@@ -36,6 +35,7 @@ def test_faiss_matches_brute_force(engine: Engine) -> None:
         assert dense_ranking(engine.index, q, 10) == [int(i) for i in exact]
 
 
+@pytest.mark.slow
 def test_chair_question_ranks_the_list_first(engine: Engine) -> None:
     hits = engine.search("which organizations does Kazakhstan chair?", k=5)
     assert "Organization of Turkic States" in hits[0].chunk.text
@@ -46,6 +46,7 @@ def test_chair_question_ranks_the_list_first(engine: Engine) -> None:
     assert hits[0].sentence > hits[1].sentence > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("question", "needle"),
     [
@@ -60,18 +61,10 @@ def test_more_questions_top3(engine: Engine, question: str, needle: str) -> None
     assert any(needle in h.chunk.text for h in engine.search(question, k=3))
 
 
+@pytest.mark.slow
 def test_k_clamped_and_validated(engine: Engine) -> None:
-    assert len(engine.search("SCO", k=100)) == len(engine.index.chunks)
+    assert len(engine.search("SCO", k=20)) == 20 < len(engine.index.chunks)
     with pytest.raises(QuestionError):
         engine.search("SCO", k=0)
     with pytest.raises(QuestionError):
         engine.search("   ")
-
-
-def test_empty_corpus_gives_no_hits(embedder, tmp_path: Path) -> None:
-    (tmp_path / "corpus").mkdir()
-    settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
-    empty = Engine.open(settings, embedder)
-    assert empty.search("anything") == []
-    answer = empty.ask("anything at all?")
-    assert not answer.answered and answer.citations == () and answer.passages == ()

@@ -1,5 +1,6 @@
-from sco_qa.lexical import LexicalIndex, tokens
-from sco_qa.vocabulary import Vocabulary, acronyms_of
+from sco_qa.index.lexical import LexicalIndex
+from sco_qa.index.vocabulary import Vocabulary, acronyms_of
+from sco_qa.text import tokens
 
 TEXT = (
     "Unlike the North Atlantic Treaty Organization (NATO), the bloc is no pact. "

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, ROOT
+from .conftest import CORPUS
 from .live import live_server
 
 CHROMIUM = Path(os.environ.get("SCO_QA_CHROMIUM", "/usr/bin/chromium"))
-SHOTS = Path(os.environ.get("SCO_QA_SCREENSHOTS", ROOT / "reports" / "screenshots"))
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -30,10 +29,18 @@ XSS = (
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: run make install-browser"
     ),
 ]
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: SCO_QA_SCREENSHOTS, or a temporary folder."""
+    wanted = os.environ.get("SCO_QA_SCREENSHOTS")
+    return Path(wanted) if wanted else tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +75,7 @@ def ask(page, question: str) -> None:
     page.wait_for_selector(".msg.loading", state="detached", timeout=30_000)
 
 
-def test_answer_citation_highlights_the_quote(page, base) -> None:
+def test_answer_citation_highlights_the_quote(page, base, shots) -> None:
     ask(page, "Which organizations does Kazakhstan chair?")
     answer = page.locator(".msg.answer").last
     assert "Organization of Turkic States" in answer.inner_text()
@@ -88,8 +95,8 @@ def test_answer_citation_highlights_the_quote(page, base) -> None:
     assert page.evaluate("document.activeElement.id") == "question" or mark.first.evaluate(
         "m => document.activeElement === m"
     )
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "desktop.png"), full_page=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "desktop.png"), full_page=True)
 
 
 def test_keyboard_and_focus(page) -> None:
@@ -148,7 +155,7 @@ def test_errors_show_inline(page, base) -> None:
     assert page.is_enabled("#send")  # nothing froze
 
 
-def test_phone_layout_has_no_horizontal_scroll(browser, base) -> None:
+def test_phone_layout_has_no_horizontal_scroll(browser, base, shots) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     pg = context.new_page()
     pg.goto(base + "/")
@@ -158,8 +165,8 @@ def test_phone_layout_has_no_horizontal_scroll(browser, base) -> None:
     pg.locator("#doc mark.hl").first.wait_for()
     width = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(shots / "phone.png"), full_page=True)
     context.close()
 
 

@@ -32,6 +32,7 @@ class MicroBatcher:
     _busy: bool = False
 
     def submit(self, text: str) -> np.ndarray:
+        """The vector of ``text``, encoded alone or with texts waiting beside it."""
         item = _Item(text)
         with self._cond:
             self._pending.append(item)

@@ -1,42 +1,42 @@
-"""Request and response models of the HTTP API (pydantic lives only at this edge)."""
+"""Request and response models of the HTTP API, built from the package's records
+(``from_attributes``): the one definition of the wire shape, read back into records by the
+evaluation's HTTP client. Bounds are declared here for the OpenAPI document; the question
+itself is cleaned and checked in one place, ``answer.make_query``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, field_validator
 
-from .errors import QuestionError
-from .questions import MAX_CHARS, MAX_TURNS, clean_question, has_surrogates
+from ..answer import MAX_CHARS, MAX_TURNS
+from ..config import MAX_K
+from ..records import Answer, Chunk, Citation, Hit, Turn
 
 EXAMPLE_Q = "Which international bodies is Kazakhstan chairing?"
 
 
-def _clean(value: str, field: str) -> str:
-    try:
-        return clean_question(value, field)
-    except QuestionError as exc:
-        raise ValueError(str(exc)) from None
+class Record(BaseModel):
+    """A response model read from a record's attributes."""
 
-
-def _valid_text(value: str) -> str:
-    if has_surrogates(value):
-        raise ValueError("text contains an unpaired surrogate; send valid Unicode")
-    return value
+    model_config = ConfigDict(from_attributes=True)
 
 
 class TurnIn(BaseModel):
+    """One earlier exchange of the conversation."""
+
     model_config = ConfigDict(extra="forbid")
     question: str = Field(max_length=MAX_CHARS * 2)
     answer: str = Field(max_length=8000)
 
-    @field_validator("question", "answer")
-    @classmethod
-    def _text(cls, v: str) -> str:
-        return _valid_text(v)
+    def to_record(self) -> Turn:
+        """The record the engine takes."""
+        return Turn(self.question, self.answer)
 
 
 class AskRequest(BaseModel):
+    """The body of ``POST /ask``."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"question": EXAMPLE_Q, "top_k": 5}]},
@@ -47,20 +47,17 @@ class AskRequest(BaseModel):
         pattern=r"\S",
         description="1 to 1,000 characters, not only white space",
     )
-    top_k: int | None = Field(None, ge=1, le=20, description="passages to return (default 5)")
+    top_k: int | None = Field(None, ge=1, le=MAX_K, description="passages to return (default 5)")
     history: list[TurnIn] = Field(
         default_factory=list,
         max_length=MAX_TURNS,
         description="earlier turns, oldest first, for follow-ups",
     )
 
-    @field_validator("question")
-    @classmethod
-    def _question(cls, v: str) -> str:
-        return _clean(v, "question")
 
+class CitationOut(Record):
+    """A verbatim quote with where it stands in its document."""
 
-class CitationOut(BaseModel):
     n: int
     doc_id: str
     title: str
@@ -71,15 +68,26 @@ class CitationOut(BaseModel):
     quote: str = Field(description="exactly document.text[start:end]")
     score: float
 
+    def to_record(self) -> Citation:
+        """The record this citation was made from."""
+        return Citation(**self.model_dump())
 
-class PassageOut(BaseModel):
-    chunk_id: str
-    doc_id: str
-    section: str
-    paragraph: int
-    start: int
-    end: int
-    text: str
+
+def _from_chunk(name: str) -> Any:
+    """A passage field read from the hit's chunk (a record) or from flat JSON."""
+    return Field(validation_alias=AliasChoices(AliasPath("chunk", name), name))
+
+
+class PassageOut(Record):
+    """A retrieved passage with the scores that ranked it."""
+
+    chunk_id: str = _from_chunk("chunk_id")
+    doc_id: str = _from_chunk("doc_id")
+    section: str = _from_chunk("section")
+    paragraph: int = _from_chunk("paragraph")
+    start: int = _from_chunk("start")
+    end: int = _from_chunk("end")
+    text: str = _from_chunk("text")
     score: float = Field(description="fused reciprocal-rank score")
     dense: float = Field(description="cosine similarity to the question")
     lexical: float = Field(description="BM25 score")
@@ -89,8 +97,29 @@ class PassageOut(BaseModel):
     )
     rank: int
 
+    @field_validator("score", "dense", "lexical", "sentence")
+    @classmethod
+    def _rounded(cls, v: float) -> float:
+        return round(v, 6)
 
-class AnswerOut(BaseModel):
+    def to_record(self) -> Hit:
+        """The hit this passage was made from (its sentence ids are not sent)."""
+        chunk = Chunk(
+            self.chunk_id,
+            self.doc_id,
+            self.section,
+            self.paragraph,
+            self.start,
+            self.end,
+            self.text,
+            (),
+        )
+        return Hit(chunk, self.score, self.dense, self.lexical, self.rank, self.sentence)
+
+
+class AnswerOut(Record):
+    """The answer to a question, its citations and the passages it drew on."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -115,6 +144,18 @@ class AnswerOut(BaseModel):
     passages: list[PassageOut]
     timings_ms: dict[str, float]
 
+    def to_record(self) -> Answer:
+        """The Answer record, as the engine made it."""
+        return Answer(
+            self.question,
+            self.answered,
+            self.answer,
+            self.confidence,
+            tuple(c.to_record() for c in self.citations),
+            tuple(p.to_record() for p in self.passages),
+            self.timings_ms,
+        )
+
 
 PASSAGE_EXAMPLE: dict[str, Any] = {
     "chunk_id": "sco-kazakhstan#p10",
@@ -132,7 +173,9 @@ PASSAGE_EXAMPLE: dict[str, Any] = {
 }
 
 
-class SearchOut(BaseModel):
+class SearchOut(Record):
+    """The passages ranked for a query."""
+
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"query": EXAMPLE_Q, "hits": [PASSAGE_EXAMPLE]}]}
     )
@@ -140,7 +183,9 @@ class SearchOut(BaseModel):
     hits: list[PassageOut]
 
 
-class BlockOut(BaseModel):
+class BlockOut(Record):
+    """A heading or paragraph of a document, by character offsets."""
+
     kind: str = Field(description="heading or paragraph")
     start: int
     end: int
@@ -156,7 +201,9 @@ DOC_EXAMPLE: dict[str, Any] = {
 }
 
 
-class DocumentSummary(BaseModel):
+class DocumentSummary(Record):
+    """A document's id, title, metadata and length."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [DOC_EXAMPLE]})
     doc_id: str
     title: str
@@ -165,6 +212,8 @@ class DocumentSummary(BaseModel):
 
 
 class DocumentOut(DocumentSummary):
+    """A document's full text and its blocks, to show citations in place."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -183,16 +232,22 @@ class DocumentOut(DocumentSummary):
 
 
 class DocumentList(BaseModel):
+    """Every document of the corpus."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [{"documents": [DOC_EXAMPLE]}]})
     documents: list[DocumentSummary]
 
 
 class Health(BaseModel):
+    """The process is alive."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
     status: str
 
 
 class Ready(BaseModel):
+    """The loaded index: counts, model, build time and corpus fingerprint."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -218,11 +273,15 @@ class Ready(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    """A machine-readable code and a message that says what to do."""
+
     code: str
     message: str
 
 
 class ErrorOut(BaseModel):
+    """The body of every error response."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

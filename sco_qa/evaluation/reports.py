@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .evaluation import Report
-from .files import replace_atomically
+from ..durable import replace_atomically
+from .metrics import Report
 
 _LABELS = {
     "recall@1": "Retrieval recall@1",
@@ -29,6 +29,35 @@ _LABELS = {
 }
 
 
+#: what each metric means, shown beside it in the HTML report
+DEFINITIONS = {
+    "recall@1": "share of answerable questions whose supporting text is in the first passage",
+    "recall@3": "… in one of the first three passages",
+    "recall@5": "… in one of the first five passages",
+    "mrr@10": "mean of 1/rank of the first passage holding the support (0 past rank 10)",
+    "accuracy": "share of answerable questions answered with every expected fact in the answer",
+    "fact_recall": "share of expected facts found in the answers, averaged over questions",
+    "citation_support": "share of answered questions with a citation overlapping the support",
+    "faithfulness": "share of answers whose every quote equals document.text[start:end]",
+    "median_answer_chars": "median length of the answers given, in characters",
+    "max_answer_chars": "longest answer given, in characters",
+    "unanswerable_refused": "share of unanswerable questions refused (higher is better)",
+    "answerable_refused": "share of answerable questions wrongly refused (lower is better)",
+    "latency_p50_ms": "median time to answer one question",
+    "latency_p95_ms": "95th percentile of the time to answer",
+    "questions": "questions in the golden set",
+}
+
+
+def _value(v: float) -> str:
+    """Counts as integers, shares and times as they are: ``92.0`` → ``92``."""
+    return f"{v:g}"
+
+
+def _facts(facts: tuple[tuple[str, ...], ...]) -> str:
+    return "; ".join(" / ".join(group) for group in facts) or "(refuse)"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -43,7 +72,7 @@ def markdown(report: Report, comparison: dict[str, Any] | None = None) -> str:
         "| metric | value |",
         "| --- | --- |",
     ]
-    lines += [f"| {_LABELS.get(k, k)} | {v} |" for k, v in report.metrics.items()]
+    lines += [f"| {_LABELS.get(k, k)} | {_value(v)} |" for k, v in report.metrics.items()]
     if comparison:
         lines += ["", "## Compared with the baseline", "", "| metric | delta |", "| --- | --- |"]
         lines += [f"| {_LABELS.get(k, k)} | {v:+} |" for k, v in comparison["deltas"].items()]
@@ -56,15 +85,15 @@ def markdown(report: Report, comparison: dict[str, Any] | None = None) -> str:
         "",
         "## Questions",
         "",
-        "| id | question | ok | conf. | rank | failure | answer |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| id | question | ok | conf. | rank | failure | expected | answer |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for o in report.outcomes:
         ok = o.correct if o.answerable else not o.answered
         lines.append(
             f"| {o.id} | {_cell(o.question)} | {'yes' if ok else 'NO'} | "
             f"{o.confidence:.3f} | {o.retrieval_rank or '-'} | {o.failure or ''} | "
-            f"{_cell(o.answer[:200])} |"
+            f"{_cell(_facts(o.facts))} | {_cell(o.answer[:200])} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -111,15 +140,20 @@ def calibration_svg(report: Report, width: int = 640, height: int = 160) -> str:
 
 
 def html_page(report: Report, comparison: dict[str, Any] | None = None) -> str:
+    """The report as one self-contained page: metrics with their definitions, the
+    confidence plot, and every question with its expected facts (failures can be shown alone,
+    with no script: a checkbox and CSS)."""
     rows = "".join(
-        f"<tr><td>{html.escape(_LABELS.get(k, k))}</td><td>{v}</td></tr>"
+        f"<tr><td>{html.escape(_LABELS.get(k, k))}</td><td>{_value(v)}</td>"
+        f"<td>{html.escape(DEFINITIONS.get(k, ''))}</td></tr>"
         for k, v in report.metrics.items()
     )
     qrows = "".join(
         f"<tr class='{'ok' if (o.correct if o.answerable else not o.answered) else 'bad'}'>"
         f"<td>{html.escape(o.id)}</td><td>{html.escape(o.question)}</td>"
         f"<td>{o.confidence:.3f}</td><td>{o.retrieval_rank or '-'}</td>"
-        f"<td>{html.escape(o.failure)}</td><td>{html.escape(o.answer)}</td></tr>"
+        f"<td>{html.escape(o.failure)}</td><td>{html.escape(_facts(o.facts))}</td>"
+        f"<td>{html.escape(o.answer)}</td></tr>"
         for o in report.outcomes
     )
     extra = ""
@@ -132,11 +166,14 @@ def html_page(report: Report, comparison: dict[str, Any] | None = None) -> str:
 <title>sco-qa evaluation</title><style>
 body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem}}
 table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:4px;
-vertical-align:top;font-size:14px}}tr.bad{{background:#fde8e8}}</style></head><body>
-<h1>Evaluation</h1><table><tr><th>metric</th><th>value</th></tr>{rows}</table>
+vertical-align:top;font-size:14px}}tr.bad{{background:#fde8e8}}
+#failures:checked ~ table tr.ok{{display:none}}</style></head><body>
+<h1>Evaluation</h1><table><tr><th>metric</th><th>value</th><th>meaning</th></tr>{rows}</table>
 <h2>Answer confidence</h2>{calibration_svg(report)}{extra}
-<h2>Questions</h2><table><tr><th>id</th><th>question</th><th>confidence</th><th>rank</th>
-<th>failure</th><th>answer</th></tr>{qrows}</table></body></html>
+<h2>Questions</h2><input type="checkbox" id="failures">
+<label for="failures">show failures only</label>
+<table><tr><th>id</th><th>question</th><th>confidence</th><th>rank</th><th>failure</th>
+<th>expected facts</th><th>answer</th></tr>{qrows}</table></body></html>
 """
 
 

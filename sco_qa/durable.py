@@ -37,6 +37,7 @@ def replace_atomically(path: Path, data: bytes) -> None:
 
 
 def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import CachedEmbedder, model_path, offline
-from .errors import ModelError
+from ..errors import ModelError
+from .base import CachedEmbedder, model_path, offline
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -181,7 +181,9 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled.astype(np.float32, copy=False)
+        out: np.ndarray = pooled.astype(np.float32, copy=False)
+        return out
 
     def count_tokens(self, text: str) -> int:
+        """How many tokens the model sees for ``text`` (special tokens included)."""
         return len(self._count.encode(text).ids)

@@ -7,8 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import QuestionError
-from .records import Turn
+from ..errors import QuestionError
+from ..records import Turn
 
 MAX_CHARS = 1000
 MAX_TURNS = 10
@@ -99,11 +99,21 @@ def is_follow_up(question: str) -> bool:
     return bool(_ANAPHORA.search(question)) or len(words) <= 3
 
 
-def make_query(question: object, history: Sequence[Turn] = ()) -> Query:
-    """Validate a question and, for a follow-up, fold in the previous question."""
-    text = clean_question(question)
+def _check_history(history: Sequence[Turn]) -> None:
     if len(history) > MAX_TURNS:
         raise QuestionError(f"history has {len(history)} turns; the limit is {MAX_TURNS}")
+    for n, turn in enumerate(history, start=1):
+        if not isinstance(turn.question, str) or not isinstance(turn.answer, str):
+            raise QuestionError(f"history turn {n}: question and answer must be strings")
+        if has_surrogates(turn.question) or has_surrogates(turn.answer):
+            raise QuestionError(f"history turn {n} contains an unpaired surrogate")
+
+
+def make_query(question: object, history: Sequence[Turn] = ()) -> Query:
+    """Validate a question (the one place questions are cleaned and checked) and, for a
+    follow-up, fold in the previous question."""
+    text = clean_question(question)
+    _check_history(history)
     follow = bool(history) and is_follow_up(text)
     search_text = f"{history[-1].question} {text}" if follow else text
     return Query(text, search_text, question_kind(text), follow)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .lexical import content_words, tokens
+from ..text import content_words, tokens
 
 _CAP = r"[A-Z][\w’'-]*"
 _NAME = re.compile(rf"{_CAP}(?:\s+(?:(?:of|and|for|the|on|in|de)\s+)?{_CAP})+")
@@ -66,6 +66,7 @@ class Vocabulary:
 
     @classmethod
     def from_texts(cls, texts: Sequence[str]) -> Vocabulary:
+        """The words and acronyms of ``texts``."""
         words = sorted({w for t in texts for w in content_words(t) if max_typos(w)})
         acronyms: dict[str, str] = {}
         for t in texts:
@@ -74,10 +75,12 @@ class Vocabulary:
         return cls(tuple(words), MappingProxyType(acronyms))
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON data for the index folder."""
         return {"words": list(self.words), "acronyms": dict(self.acronyms)}
 
     @classmethod
     def from_json(cls, data: Any) -> Vocabulary:
+        """Read what ``to_json`` wrote."""
         if isinstance(data, list):  # indexes built before acronyms were kept
             return cls(tuple(data))
         return cls(tuple(data["words"]), MappingProxyType(dict(data["acronyms"])))

@@ -14,18 +14,20 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import api_schemas as s
-from .api_middleware import BodyGuard, SecurityHeaders
-from .chunking import split_blocks
-from .config import Settings, get_settings
-from .errors import IndexStateError, QuestionError, ScoQaError
-from .questions import MAX_CHARS
-from .records import Turn
-from .records_io import answer_dict, hit_dict
+from ..answer import MAX_CHARS
+from ..chunking import split_blocks
+from ..config import MAX_K, Settings, get_settings
+from ..engine import Engine
+from ..errors import IndexStateError, QuestionError, ScoQaError
+from ..logs import configure_logging
+from ..records import Document
+from . import schemas as s
+from .middleware import BodyGuard, SecurityHeaders
 
-WEB = Path(__file__).parent / "web"
+WEB = Path(__file__).resolve().parents[1] / "web"
 log = logging.getLogger(__name__)
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": s.ErrorOut, "description": d}
@@ -44,13 +46,12 @@ class EngineHolder:
     """Holds the engine once the background load finishes; the API reads it per request."""
 
     def __init__(self) -> None:
-        self.engine: Any = None
+        self.engine: Engine | None = None
         self.error: str = ""
         self.ready = threading.Event()
 
     def load(self, settings: Settings) -> None:
-        from .engine import Engine
-
+        """Open the engine (in a background thread); a failure is kept for ``get``."""
         try:
             engine = Engine.open(settings)
             engine.embedder.embed_query("warm up")
@@ -62,7 +63,8 @@ class EngineHolder:
         finally:
             self.ready.set()
 
-    def get(self) -> Any:
+    def get(self) -> Engine:
+        """The loaded engine; an IndexStateError while it loads or when it failed."""
         if self.engine is None:
             msg = self.error or "the index is still loading; retry in a few seconds"
             raise IndexStateError(msg)
@@ -89,6 +91,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Every error becomes a JSON body with a 4xx (a 503 when the index is not ready)."""
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(*_validation_message(exc))
@@ -101,7 +105,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ScoQaError)
     async def _ours(_: Request, exc: ScoQaError) -> JSONResponse:
         # a bad question is the caller's; anything else means the service is not usable yet
-        status = 400 if isinstance(exc, QuestionError) else 503
+        status = 422 if isinstance(exc, QuestionError) else 503
         return _error(status, exc.code, str(exc))
 
     @app.exception_handler(Exception)
@@ -110,10 +114,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal_error", "unexpected server error; see the server log")
 
 
+def make_app() -> FastAPI:
+    """Factory for uvicorn (``uvicorn --factory sco_qa.api:make_app``): logging set up
+    once, then the app with the settings from the environment."""
+    configure_logging()
+    return create_app()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI app; nothing heavy happens until the lifespan starts."""
-    from fastapi_offline import FastAPIOffline
-
     settings = settings or get_settings()
     holder = EngineHolder()
 
@@ -149,6 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
+    """The page, health, ask, search and document routes."""
+
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(WEB / "index.html")
@@ -176,10 +187,10 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
         response_model=s.AnswerOut,
         responses={k: ERRORS[k] for k in (400, 413, 415, 422, 503)},
     )
-    def ask(body: s.AskRequest) -> Any:
+    def ask(body: s.AskRequest) -> s.AnswerOut:
         """Answer a question with verbatim quotes, or say the corpus does not contain it."""
-        history = [Turn(t.question, t.answer) for t in body.history]
-        return answer_dict(holder.get().ask(body.question, body.top_k, history))
+        history = [t.to_record() for t in body.history]
+        return s.AnswerOut.model_validate(holder.get().ask(body.question, body.top_k, history))
 
     @app.get(
         "/search", response_model=s.SearchOut, responses={k: ERRORS[k] for k in (400, 422, 503)}
@@ -189,12 +200,12 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
             str,
             Query(description="the question", min_length=1, max_length=MAX_CHARS, pattern=r"\S"),
         ],
-        k: Annotated[int | None, Query(ge=1, le=20)] = None,
-    ) -> Any:
+        k: Annotated[int | None, Query(ge=1, le=MAX_K)] = None,
+    ) -> s.SearchOut:
         """The best passages for a question, ranked by their best sentence for it, with
         sentence, fused, dense and lexical scores."""
-        engine = holder.get()
-        return {"query": q, "hits": [hit_dict(h) for h in engine.search(q, k)]}
+        hits = holder.get().search(q, k)
+        return s.SearchOut(query=q, hits=[s.PassageOut.model_validate(h) for h in hits])
 
     @app.get("/documents", response_model=s.DocumentList, responses={503: ERRORS[503]})
     def documents() -> Any:
@@ -216,7 +227,7 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
         return {**_summary(doc), "text": doc.text, "blocks": blocks}
 
 
-def _summary(doc: Any) -> dict[str, Any]:
+def _summary(doc: Document) -> dict[str, Any]:
     return {
         "doc_id": doc.doc_id,
         "title": doc.title,

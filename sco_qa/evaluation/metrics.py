@@ -1,4 +1,5 @@
-"""Run the golden set through ``ask`` and measure retrieval, answers and abstention."""
+"""Run the golden set through ``ask`` and measure retrieval, answers and abstention (pure,
+but for the ``ask`` it is given)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from ..records import Answer, Citation, Hit
 from .golden import GoldenItem, fact_present
 
 KS = (1, 3, 5)
 MRR_K = 10
 EVAL_TOP_K = 10
 
-#: ask(question, top_k) → the Answer as a plain dict (the API's JSON shape)
-AskFn = Callable[[str, int], Mapping[str, Any]]
+#: ask(question, top_k) → the Answer (from the engine, or read back from a server's JSON)
+AskFn = Callable[[str, int], Answer]
 #: doc_id → the document's full text
 TextFn = Callable[[str], str]
 
@@ -36,9 +39,10 @@ class Outcome:
     retrieval_rank: int | None
     confidence: float
     answer: str
-    citations: list[dict[str, Any]]
+    citations: tuple[Citation, ...]
     latency_ms: float
     failure: str
+    facts: tuple[tuple[str, ...], ...] = ()  # what the answer had to hold (from the golden set)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Report:
     threshold: float | None  # None when a remote server was evaluated
 
     def to_json(self) -> dict[str, Any]:
+        """The report as plain JSON data (what ``eval.json`` holds)."""
         return {
             "metrics": self.metrics,
             "threshold": self.threshold,
@@ -58,20 +63,26 @@ class Report:
 
 
 def overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
+    """The character spans [a_start, a_end) and [b_start, b_end) share a character.
+
+    >>> overlaps(0, 5, 4, 9), overlaps(0, 5, 5, 9)
+    (True, False)
+    """
     return a_start < b_end and b_start < a_end
 
 
-def retrieval_rank(item: GoldenItem, passages: Sequence[Mapping[str, Any]]) -> int | None:
+def retrieval_rank(item: GoldenItem, passages: Sequence[Hit]) -> int | None:
     """1-based rank of the first passage overlapping the support span, or None."""
-    for rank, p in enumerate(passages, start=1):
-        if p["doc_id"] == item.doc_id and overlaps(p["start"], p["end"], item.start, item.end):
+    for rank, hit in enumerate(passages, start=1):
+        c = hit.chunk
+        if c.doc_id == item.doc_id and overlaps(c.start, c.end, item.start, item.end):
             return rank
     return None
 
 
-def faithful(citations: Sequence[Mapping[str, Any]], text_of: TextFn) -> bool:
+def faithful(citations: Sequence[Citation], text_of: TextFn) -> bool:
     """Every quote equals its document's text at its offsets."""
-    return all(text_of(c["doc_id"])[c["start"] : c["end"]] == c["quote"] for c in citations)
+    return all(text_of(c.doc_id)[c.start : c.end] == c.quote for c in citations)
 
 
 def _failure(item: GoldenItem, answered: bool, correct: bool, rank: int | None) -> str:
@@ -86,19 +97,16 @@ def _failure(item: GoldenItem, answered: bool, correct: bool, rank: int | None) 
     return "passage retrieved but the wrong sentence was quoted"
 
 
-def judge(
-    item: GoldenItem, result: Mapping[str, Any], text_of: TextFn, latency_ms: float
-) -> Outcome:
+def judge(item: GoldenItem, result: Answer, text_of: TextFn, latency_ms: float) -> Outcome:
     """Score one answer against its golden item."""
-    answered = bool(result["answered"])
-    cites = list(result["citations"])
-    text = result["answer"] if answered else ""
+    answered = result.answered
+    cites = result.citations
+    text = result.answer if answered else ""
     groups = [fact_present(g, text) for g in item.facts]
     correct = item.answerable and answered and all(groups)
-    rank = retrieval_rank(item, result["passages"]) if item.answerable else None
+    rank = retrieval_rank(item, result.passages) if item.answerable else None
     supported = any(
-        c["doc_id"] == item.doc_id and overlaps(c["start"], c["end"], item.start, item.end)
-        for c in cites
+        c.doc_id == item.doc_id and overlaps(c.start, c.end, item.start, item.end) for c in cites
     )
     return Outcome(
         item.id,
@@ -110,11 +118,12 @@ def judge(
         supported,
         faithful(cites, text_of),
         rank,
-        float(result.get("confidence", 0.0)),
-        result["answer"],
+        result.confidence,
+        result.answer,
         cites,
         round(latency_ms, 3),
         _failure(item, answered, correct, rank),
+        item.facts,
     )
 
 
@@ -172,6 +181,8 @@ def evaluate(
 
 @dataclass(frozen=True)
 class TradeOff:
+    """What one abstention threshold gives on a golden set."""
+
     threshold: float
     unanswerable_refused: float
     answerable_refused: float
@@ -238,6 +249,8 @@ def compare(current: Report, baseline: Mapping[str, Any]) -> dict[str, Any]:
     return {"deltas": deltas, "better": better, "worse": worse}
 
 
-def load_report(path: Any) -> dict[str, Any]:
+def load_report(path: Path) -> dict[str, Any]:
+    """An ``eval.json`` written earlier (for ``compare``)."""
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        report: dict[str, Any] = json.load(fh)
+    return report

@@ -1,8 +1,17 @@
-"""Pure: surface features of a sentence that tell what kind of fact it can state."""
+"""Pure: surface features of a sentence (what kind of fact it can state, whether it leans
+on the sentence before), and the table of them computed once per index."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..records import Sentence
+from ..text import tokens
 
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
@@ -45,7 +54,7 @@ def proper_names(text: str) -> int:
     return sum(1 for m in _NAME.finditer(text) if m.start() > 0)
 
 
-#: every kind of answer a question can ask for (see questions.question_kind)
+#: every kind of answer a question can ask for (see query.question_kind)
 KINDS = ("quantity", "date", "reason", "place", "person", "list", "other")
 #: kinds whose sign in a sentence is reliable enough that its absence lowers confidence
 STRICT_KINDS = frozenset({"quantity", "date"})
@@ -97,3 +106,68 @@ def refers_back(text: str) -> bool:
 def needs_antecedent(text: str) -> bool:
     """True when a sentence opens with a pronoun or a bare reference to something earlier."""
     return bool(_ANAPHORIC_START.match(text))
+
+
+def same_paragraph(a: Sentence, b: Sentence) -> bool:
+    """Both sentences stand in one paragraph of one document."""
+    return a.doc_id == b.doc_id and a.paragraph == b.paragraph
+
+
+@dataclass(frozen=True)
+class SentenceStats:
+    """What scoring needs of every sentence, computed once per index: which sentences hold
+    each token (and which refer back to a sentence that does), IDF over sentences, the
+    kinds of fact each can state, and which open with a reference to the one before."""
+
+    postings: dict[str, frozenset[int]]  # token → sentences holding it
+    context: dict[str, frozenset[int]]  # token → sentences referring back to one holding it
+    idf: dict[str, float]
+    unseen_idf: float
+    kinds: dict[str, tuple[float, ...]]
+    quote_previous: tuple[bool, ...]  # opens with a reference: quote the sentence before
+
+    @classmethod
+    def from_sentences(cls, sentences: Sequence[Sentence]) -> SentenceStats:
+        """Computed once per index."""
+        postings: dict[str, set[int]] = {}
+        for pos, s in enumerate(sentences):
+            for t in set(tokens(s.text)):
+                postings.setdefault(t, set()).add(pos)
+        n = max(len(sentences), 1)
+        idf = {t: math.log(1 + n / len(ps)) for t, ps in postings.items()}
+        kinds = {k: tuple(kind_match(k, s.text) for s in sentences) for k in KINDS}
+        has_prev = [i > 0 and same_paragraph(sentences[i - 1], s) for i, s in enumerate(sentences)]
+        quote = tuple(
+            p and needs_antecedent(s.text) for p, s in zip(has_prev, sentences, strict=True)
+        )
+        leans = [
+            q or (p and refers_back(s.text))
+            for q, p, s in zip(quote, has_prev, sentences, strict=True)
+        ]
+        context = {
+            t: frozenset(p + 1 for p in ps if p + 1 < n and leans[p + 1])
+            for t, ps in postings.items()
+        }
+        frozen = {t: frozenset(ps) for t, ps in postings.items()}
+        return cls(frozen, context, idf, math.log(1 + n / 0.5), kinds, quote)
+
+
+@dataclass(frozen=True)
+class SentenceTable:
+    """What the answer stage reads of an index: the sentences, their vectors, which
+    sentences each passage holds, and their features."""
+
+    sentences: Sequence[Sentence]
+    vectors: np.ndarray  # one L2-normalised row per sentence
+    chunk_sentences: Mapping[str, tuple[int, ...]]  # passage id → sentence positions
+    stats: SentenceStats
+
+    @classmethod
+    def build(
+        cls,
+        sentences: Sequence[Sentence],
+        vectors: np.ndarray,
+        chunk_sentences: Mapping[str, tuple[int, ...]],
+    ) -> SentenceTable:
+        """The table of an index's sentences (features computed here, once)."""
+        return cls(sentences, vectors, chunk_sentences, SentenceStats.from_sentences(sentences))

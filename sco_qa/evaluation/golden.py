@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .chunking import chunk_corpus
-from .errors import GoldenSetError
-from .lexical import normalise
-from .records import Document
+from ..chunking import chunk_corpus
+from ..errors import GoldenSetError
+from ..records import Document
+from ..text import fold
 
 _FIELDS = {"id", "question", "facts", "support", "answerable"}
 
@@ -29,17 +29,17 @@ class GoldenItem:
     end: int = -1
 
 
-def fold(text: str) -> str:
-    """Case, quote and space folding used to match facts in answers."""
-    return re.sub(r"\s+", " ", normalise(text))
-
-
 def fact_present(group: tuple[str, ...], text: str) -> bool:
+    """One of the fact's alternatives stands in ``text`` (case, quotes and spaces folded).
+
+    >>> fact_present(("Asif Shuja",), "founding director ASIF  SHUJA’s")
+    True
+    """
     folded = fold(text)
     return any(fold(alt) in folded for alt in group)
 
 
-def _parse(line: str, n: int, path: Path) -> dict:
+def _parse(line: str, n: int, path: Path) -> dict[str, Any]:
     try:
         row = json.loads(line)
     except ValueError as exc:
@@ -63,7 +63,7 @@ def _parse(line: str, n: int, path: Path) -> dict:
 
 
 def _locate(
-    row: dict,
+    row: dict[str, Any],
     n: int,
     path: Path,
     docs: list[Document],

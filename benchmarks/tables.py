@@ -1,0 +1,248 @@
+"""Write the figures of README.md and docs/scaling.md from the results files, so that no
+number in them is copied by hand. Each table stands between ``<!-- results:NAME -->`` and
+``<!-- /results -->``; ``--check`` fails when a document differs from its results.
+
+Usage: python benchmarks/tables.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOCS = (ROOT / "README.md", ROOT / "docs" / "scaling.md")
+REGION = re.compile(r"(<!-- results:(\w+) -->\n)(.*?)(<!-- /results -->)", re.DOTALL)
+
+
+def load(name: str) -> Any:
+    """A results file by name (``ask_latency`` → ``ask_latency.json``)."""
+    return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _http(rows: list[dict[str, Any]], workers: int, cache: bool, c: int) -> dict[str, Any]:
+    return next(
+        r
+        for r in rows
+        if r["workers"] == workers and bool(r["cache"]) == cache and r["concurrency"] == c
+    )
+
+
+def _scale(kind_prefix: str, n: int) -> dict[str, Any]:
+    rows = load("scale")["rows"]
+    return next(r for r in rows if r["kind"].startswith(kind_prefix) and r["n"] == n)
+
+
+def performance() -> str:
+    """README: the headline measurements."""
+    ask, cold, http = load("ask_latency"), load("cold_start"), load("http_load")["rows"]
+    total, cached = ask["uncached"]["total"], ask["cached_embedding"]["total"]
+    backends = {r["backend"]: r for r in load("backends")["rows"]}
+    peers = {r["system"]: r for r in load("compare_frameworks")["rows"]}
+    ivf, flat = _scale("faiss-ivf", 1_000_000), _scale("faiss-flat", 1_000_000)
+    rows = [
+        [
+            "`ask` in process p50 / p95 / p99",
+            f"{total['p50']} / {total['p95']} / {total['p99']} ms (outside the question "
+            f"encode: {ask['outside_forward_pass']['p50']} ms p50; a repeated question: "
+            f"{cached['p50']} ms)",
+        ],
+        ["HTTP `/ask`, 1 worker, concurrency 1, p50", f"{_http(http, 1, False, 1)['p50_ms']} ms"],
+        [
+            "HTTP, 2 workers, concurrency 8 / 32, no embedding cache",
+            f"{_http(http, 2, False, 8)['rps']} / {_http(http, 2, False, 32)['rps']} requests/s,"
+            f" {_http(http, 2, False, 32)['errors']} errors",
+        ],
+        [
+            "HTTP, 2 workers, concurrency 8, repeated questions (cache)",
+            f"{_http(http, 2, True, 8)['rps']} requests/s",
+        ],
+        [
+            "server start to `/readyz`, to first answer; peak RSS",
+            f"{cold['median']['to_readyz_s']} s, {cold['median']['to_first_answer_s']} s; "
+            f"{round(cold['median']['peak_rss_mb'])} MB",
+        ],
+        [
+            "question encode p50 (answer accuracy) by backend",
+            "; ".join(
+                f"{n} {r['embed_ms']['p50']} ms ({r['accuracy']})" for n, r in backends.items()
+            ),
+        ],
+        [
+            "search at 1M synthetic passages, p50 (recall@10)",
+            f"exact {flat['latency_ms']['p50']} ms; IVF {ivf['latency_ms']['p50']} ms "
+            f"({ivf['recall@10']})",
+        ],
+        [
+            "retrieval p50 and recall@5 beside peers (same model and questions)",
+            "; ".join(
+                f"{n} {r['latency_ms']['p50']} ms, {r['recall@5']}" for n, r in peers.items()
+            ),
+        ],
+    ]
+    when = ask["machine"]["when"]
+    return table(["measurement", "result"], rows) + f"\nLatest run: {when} (ask_latency).\n"
+
+
+def time_table() -> str:
+    """scaling.md: where the time of one question goes."""
+    ask, cold = load("ask_latency"), load("cold_start")
+    u = ask["uncached"]
+    rows = [
+        ["`ask` in process, p50 / p95 / p99",
+         f"{u['total']['p50']} / {u['total']['p95']} / {u['total']['p99']} ms", "`ask_latency.py`"],
+        ["of which the question encode (tokenise + forward + pooling), p50",
+         f"{ask['forward_pass']['p50']} ms", ""],
+        ["everything else, p50", f"{ask['outside_forward_pass']['p50']} ms", ""],
+        ["a repeated question (embedding cache hit), p50",
+         f"{ask['cached_embedding']['total']['p50']} ms", ""],
+        ["server start to `/readyz` = 200, to first answer",
+         f"{cold['median']['to_readyz_s']} s, {cold['median']['to_first_answer_s']} s",
+         "`cold_start.py`"],
+        ["server peak RSS", f"{round(cold['median']['peak_rss_mb'])} MB", ""],
+        ["index build, default corpus", f"{cold['index_build_seconds']} s", ""],
+    ]  # fmt: skip
+    return table(["measurement", "result", "script"], rows)
+
+
+def backends_table() -> str:
+    """scaling.md: the embedding backends."""
+    rows = [
+        [
+            f"`{r['backend']}`",
+            f"{r['embed_ms']['p50']} ms (× {r['embed_speedup_over_torch']})",
+            r["accuracy"],
+            "yes" if r["adoptable"] else "no",
+        ]
+        for r in load("backends")["rows"]
+    ]
+    return table(["backend", "question encode p50", "answer accuracy", "adoptable"], rows)
+
+
+def http_table() -> str:
+    """scaling.md: HTTP throughput by workers, threads and cache."""
+    rows = []
+    for name, threads in (("http_load", "default"), ("http_load_t1", "1")):
+        data = load(name)["rows"]
+        for workers, cache in ((1, False), (2, False), (2, True)):
+            c1, c8, c32 = (_http(data, workers, cache, c) for c in (1, 8, 32))
+            rows.append(
+                [
+                    f"{workers}, {threads}",
+                    "on" if cache else "off",
+                    f"{c1['p50_ms']} ms",
+                    f"{c8['rps']} ({c8['p99_ms']} ms)",
+                    f"{c32['rps']}, {c32['errors']}",
+                ]
+            )
+    header = ["workers, model threads", "cache", "c=1 p50", "c=8 req/s (p99)", "c=32 req/s, errors"]
+    return table(header, rows)
+
+
+def nginx_table() -> str:
+    """scaling.md: nginx in front of two replicas."""
+    rows = [
+        [r["concurrency"], r["rps"], f"{r['p50_ms']} ms", f"{r['p99_ms']} ms", r["errors"]]
+        for r in load("nginx_2_replicas")["rows"]
+    ]
+    return table(["concurrency", "requests/s", "p50", "p99", "errors"], rows)
+
+
+def scale_table() -> str:
+    """scaling.md: search at 10k, 100k and 1M passages."""
+    rows = []
+    for n in (10_000, 100_000, 1_000_000):
+        flat, ivf = _scale("faiss-flat", n), _scale("faiss-ivf", n)
+        hnsw, bm25 = _scale("faiss-hnsw32-ef256", n), _scale("bm25s", n)
+        rows.append(
+            [
+                f"{n:,}",
+                f"{flat['latency_ms']['p50']} ms",
+                f"{ivf['latency_ms']['p50']} ms, {ivf['recall@10']}",
+                f"{hnsw['latency_ms']['p50']} ms, {hnsw['recall@10']}",
+                f"{bm25['latency_ms']['p50']} ms",
+                f"{flat['memory_mb']} / {bm25['memory_mb']} MB",
+                f"{ivf['build_s']} / {hnsw['build_s']} / {bm25['build_s']} s",
+            ]
+        )
+    header = [
+        "passages",
+        "exact p50",
+        "IVF 16 probes: p50, recall@10",
+        "HNSW32 ef 256: p50, recall@10",
+        "BM25 p50",
+        "memory (exact / BM25)",
+        "build (IVF / HNSW / BM25)",
+    ]
+    return table(header, rows)
+
+
+def evaluation() -> str:
+    """README: the golden-set evaluation (benchmarks/results/golden/eval.json)."""
+    m = json.loads((RESULTS / "golden" / "eval.json").read_text(encoding="utf-8"))["metrics"]
+    rows = [
+        ["answer accuracy", m["accuracy"]],
+        ["citation support", m["citation_support"]],
+        ["citation faithfulness", m["faithfulness"]],
+        [
+            "retrieval recall@1 / @3 / @5, MRR@10",
+            f"{m['recall@1']} / {m['recall@3']} / {m['recall@5']}, {m['mrr@10']}",
+        ],
+        ["median / max answer length", f"{m['median_answer_chars']:g} / {m['max_answer_chars']:g}"],
+        ["unanswerable refused", m["unanswerable_refused"]],
+        ["answerable wrongly refused", m["answerable_refused"]],
+        ["questions", f"{m['questions']:g}"],
+    ]
+    return table(["metric", "measured"], rows)
+
+
+MAKERS: dict[str, Callable[[], str]] = {
+    "performance": performance,
+    "time": time_table,
+    "backends": backends_table,
+    "http": http_table,
+    "nginx": nginx_table,
+    "scale": scale_table,
+    "evaluation": evaluation,
+}
+
+
+def render(text: str) -> str:
+    """The document with every results region rewritten."""
+    return REGION.sub(lambda m: m.group(1) + MAKERS[m.group(2)]() + m.group(4), text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail if a document is stale")
+    args = parser.parse_args()
+    stale = []
+    for doc in DOCS:
+        old = doc.read_text(encoding="utf-8")
+        new = render(old)
+        if new != old:
+            stale.append(doc.name)
+            if not args.check:
+                doc.write_text(new, encoding="utf-8")
+    if args.check and stale:
+        print(f"stale figures in {', '.join(stale)}: run python benchmarks/tables.py")
+        return 1
+    print("figures up to date" if not stale else f"rewrote {', '.join(stale)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

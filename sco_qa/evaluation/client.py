@@ -1,0 +1,48 @@
+"""A running server seen as ``ask`` and ``text_of``: ``/ask`` JSON read back into Answer
+records through the API's own response models."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+from ..api.schemas import AnswerOut
+from ..config import MAX_K
+from ..errors import ScoQaError
+from ..records import Answer
+
+
+def http_json(url: str, body: Mapping[str, Any] | None = None, timeout: float = 60) -> Any:
+    """GET (or POST ``body`` as JSON) and parse the reply; a ScoQaError when it fails."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.load(resp)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise ScoQaError(f"request to {url} failed: {exc}") from None
+
+
+class RemoteEngine:
+    """``ask`` and ``text_of`` of a server at ``url`` (document texts fetched once)."""
+
+    def __init__(self, url: str) -> None:
+        self.base = url.rstrip("/")
+        self._texts: dict[str, str] = {}
+
+    def ask(self, question: str, k: int) -> Answer:
+        """The server's Answer to ``question`` with ``k`` passages."""
+        raw = http_json(f"{self.base}/ask", {"question": question, "top_k": min(k, MAX_K)})
+        try:
+            return AnswerOut.model_validate(raw).to_record()
+        except ValueError as exc:
+            raise ScoQaError(f"{self.base}/ask did not answer with an Answer: {exc}") from None
+
+    def text_of(self, doc_id: str) -> str:
+        """The full text of one of the server's documents."""
+        if doc_id not in self._texts:
+            self._texts[doc_id] = http_json(f"{self.base}/documents/{doc_id}")["text"]
+        return self._texts[doc_id]

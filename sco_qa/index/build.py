@@ -1,0 +1,161 @@
+"""Build an index: chunk, embed and write a new build folder, then switch ``CURRENT`` to it.
+
+Layout::
+
+    index/CURRENT                 name of the live build folder (switched atomically)
+    index/build-<time>-<rand>/    manifest.json, chunks.json, passages.faiss,
+                                  passages.npy, sentences.npy, bm25/…
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import durable
+from ..chunking import ChunkingParams, chunk_corpus
+from ..corpus import load_corpus
+from ..records import Chunk, Document, Sentence
+from .dense import build_dense
+from .lexical import LexicalIndex
+from .manifest import FORMAT, MANIFEST, corpus_section
+
+if TYPE_CHECKING:
+    from ..embedding import Embedder
+
+ANN_THRESHOLD = 50_000  # passages from which IVF replaces exact search (benchmarks/scale.py)
+CURRENT = "CURRENT"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What ``build_index`` made."""
+
+    path: Path
+    documents: int
+    passages: int
+    sentences: int
+    seconds: float
+    truncated: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _records_json(chunks: list[Chunk], sentences: list[Sentence]) -> bytes:
+    payload = {"chunks": [asdict(c) for c in chunks], "sentences": [asdict(s) for s in sentences]}
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def _truncated(embedder: Embedder, chunks: list[Chunk], sentences: list[Sentence]) -> list[str]:
+    over = [c.chunk_id for c in chunks if embedder.count_tokens(c.text) > embedder.max_tokens]
+    over += [
+        s.sentence_id for s in sentences if embedder.count_tokens(s.text) > embedder.max_tokens
+    ]
+    for item in over:
+        log.warning(
+            "%s is longer than the model's %d tokens; its end is not embedded",
+            item,
+            embedder.max_tokens,
+        )
+    return over
+
+
+def _write_build(
+    folder: Path,
+    docs: list[Document],
+    embedder: Embedder,
+    params: ChunkingParams,
+    ann_threshold: int,
+) -> tuple[dict[str, Any], list[str]]:
+    chunks, sentences = chunk_corpus(docs, params)
+    truncated = _truncated(embedder, chunks, sentences)
+    pvec = embedder.embed([c.text for c in chunks], progress=True)
+    svec = embedder.embed([s.text for s in sentences], progress=True)
+    artifacts = {
+        "chunks.json": _records_json(chunks, sentences),
+        "passages.npy": _npy_bytes(pvec),
+        "sentences.npy": _npy_bytes(svec),
+    }
+    artifacts["passages.faiss"], dense = build_dense(pvec, embedder.dim, ann_threshold)
+    for name, data in artifacts.items():
+        durable.write_synced(folder / name, data)
+    (folder / "bm25").mkdir()
+    bm25_files = LexicalIndex.build([c.text for c in chunks]).save(folder / "bm25")
+    for path in bm25_files:
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
+    names = [*artifacts, *(f"bm25/{p.name}" for p in bm25_files)]
+    manifest = {
+        "format": FORMAT,
+        "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
+        "corpus": corpus_section(docs),
+        "chunking": asdict(params),
+        "dense_index": asdict(dense),
+        "counts": {"documents": len(docs), "passages": len(chunks), "sentences": len(sentences)},
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "checksums": {n: durable.sha256_file(folder / n) for n in sorted(names)},
+    }
+    return manifest, truncated
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams = ChunkingParams(),
+    ann_threshold: int = ANN_THRESHOLD,
+    docs: list[Document] | None = None,
+) -> BuildReport:
+    """Chunk, embed and index ``corpus_dir`` (or ``docs`` already read from it); switch
+    ``index_dir`` to the new build atomically."""
+    started = time.perf_counter()
+    docs = load_corpus(corpus_dir) if docs is None else docs
+    index_dir.mkdir(parents=True, exist_ok=True)
+    folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    folder.mkdir()
+    try:
+        manifest, truncated = _write_build(folder, docs, embedder, params, ann_threshold)
+        durable.write_synced(folder / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
+        durable.fsync_dir(folder)
+        _switch_current(index_dir, folder.name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _remove_old_builds(index_dir, keep=folder.name)
+    counts = manifest["counts"]
+    return BuildReport(
+        folder,
+        counts["documents"],
+        counts["passages"],
+        counts["sentences"],
+        time.perf_counter() - started,
+        tuple(truncated),
+    )
+
+
+def _switch_current(index_dir: Path, name: str) -> None:
+    durable.replace_atomically(index_dir / CURRENT, (name + "\n").encode("utf-8"))
+
+
+def _remove_old_builds(index_dir: Path, keep: str) -> None:
+    for path in index_dir.glob("build-*"):
+        if path.name != keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)

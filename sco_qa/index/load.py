@@ -1,0 +1,175 @@
+"""Load the live index, verified against its manifest and the corpus; and the one policy of
+when a missing or stale index is (re)built."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..chunking import ChunkingParams
+from ..corpus import load_corpus
+from ..errors import IndexStateError, StaleIndexError
+from ..records import Chunk, Document, Sentence
+from .build import ANN_THRESHOLD, CURRENT, build_index
+from .dense import DenseBackend, load_dense
+from .lexical import LexicalIndex
+from .manifest import check_fresh, check_model, read_manifest, rebuild_hint, verify_checksums
+
+if TYPE_CHECKING:
+    from ..embedding import Embedder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Index:
+    """Everything search and answering need, loaded in memory (vectors memory-mapped)."""
+
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    sentences: list[Sentence]
+    dense: DenseBackend  # FAISS over the passage vectors
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    lexical: LexicalIndex
+    chunk_sentences: dict[str, tuple[int, ...]] = field(default_factory=dict)  # positions
+    path: Path = Path()
+
+
+def current_build(index_dir: Path) -> Path:
+    """The live build folder; an IndexStateError when there is none."""
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        raise IndexStateError(f"no index in {index_dir}: run `sco-qa index` to build it")
+    folder = index_dir / pointer.read_text(encoding="utf-8").strip()
+    if not folder.is_dir():
+        raise IndexStateError(
+            f"{pointer} names a missing folder {folder.name}; {rebuild_hint(index_dir)}"
+        )
+    return folder
+
+
+def _load_arrays(folder: Path) -> tuple[Any, np.ndarray, np.ndarray]:
+    try:
+        dense = load_dense(folder / "passages.faiss")
+        # plain ndarray views of the mapped files: shared between processes, fast to index
+        pvec = np.asarray(np.load(folder / "passages.npy", mmap_mode="r", allow_pickle=False))
+        svec = np.asarray(np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False))
+    except Exception as exc:  # FAISS raises RuntimeError, numpy ValueError/OSError
+        raise IndexStateError(
+            f"index files in {folder} cannot be read ({exc}); {rebuild_hint(folder.parent)}"
+        ) from None
+    return dense, pvec, svec
+
+
+def _load_records(folder: Path, docs: dict[str, Document]) -> tuple[list[Chunk], list[Sentence]]:
+    path = folder / "chunks.json"
+    hint = rebuild_hint(folder.parent)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        chunks = [Chunk(**{**c, "sentence_ids": tuple(c["sentence_ids"])}) for c in raw["chunks"]]
+        sentences = [Sentence(**s) for s in raw["sentences"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexStateError(f"{path} is unreadable ({exc}); {hint}") from None
+    records: list[Chunk | Sentence] = [*chunks, *sentences]
+    for rec in records:
+        doc = docs.get(rec.doc_id)
+        if doc is None or doc.text[rec.start : rec.end] != rec.text:
+            raise StaleIndexError(f"{path} does not match the corpus; {hint}")
+    return chunks, sentences
+
+
+def load_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder | None = None,
+    docs: list[Document] | None = None,
+) -> Index:
+    """Load and verify the live index against the corpus; never returns a partial index."""
+    folder = current_build(index_dir)
+    manifest = read_manifest(folder)
+    check_model(manifest, embedder, index_dir)
+    verify_checksums(folder, manifest)
+    docs = load_corpus(corpus_dir) if docs is None else docs
+    check_fresh(manifest, docs, corpus_dir, index_dir)
+    by_id = {d.doc_id: d for d in docs}
+    chunks, sentences = _load_records(folder, by_id)
+    dense, pvec, svec = _load_arrays(folder)
+    lexical = LexicalIndex.load(folder / "bm25", len(chunks))
+    if dense.ntotal != len(chunks) or len(pvec) != len(chunks) or len(svec) != len(sentences):
+        raise IndexStateError(
+            f"index files in {folder} disagree on their sizes; {rebuild_hint(index_dir)}"
+        )
+    position = {s.sentence_id: i for i, s in enumerate(sentences)}
+    chunk_sentences = {c.chunk_id: tuple(position[s] for s in c.sentence_ids) for c in chunks}
+    return Index(
+        manifest, by_id, chunks, sentences, dense, pvec, svec, lexical, chunk_sentences, folder
+    )
+
+
+def rebuild_reason(
+    index_dir: Path,
+    docs: list[Document],
+    corpus_dir: Path,
+    params: ChunkingParams,
+    embedder: Embedder | None = None,
+) -> str | None:
+    """Why the live index must be (re)built, or None when it serves this corpus as it is.
+
+    A damaged index (a pointer to nothing, an unreadable manifest) is never rebuilt
+    silently: that raises an IndexStateError naming the file.
+    """
+    if not (index_dir / CURRENT).exists():
+        return f"no index in {index_dir}"
+    manifest = read_manifest(current_build(index_dir))
+    try:
+        check_model(manifest, embedder, index_dir)
+        check_fresh(manifest, docs, corpus_dir, index_dir)
+    except StaleIndexError as exc:
+        return str(exc)
+    if manifest.get("chunking") != asdict(params):
+        return "chunking settings changed since the index was built"
+    return None
+
+
+def ensure_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Callable[[], Embedder],
+    params: ChunkingParams = ChunkingParams(),
+    ann_threshold: int = ANN_THRESHOLD,
+    docs: list[Document] | None = None,
+    model: Embedder | None = None,
+) -> bool:
+    """Build the index when it is missing or stale (or built by another ``model``); True
+    when a build was made. ``embedder`` is called only when a build is needed."""
+    docs = load_corpus(corpus_dir) if docs is None else docs
+    reason = rebuild_reason(index_dir, docs, corpus_dir, params, model)
+    if reason is None:
+        return False
+    log.warning("%s; building the index", reason)
+    build_index(corpus_dir, index_dir, embedder(), params, ann_threshold, docs)
+    return True
+
+
+def open_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams = ChunkingParams(),
+    rebuild: bool = True,
+    ann_threshold: int = ANN_THRESHOLD,
+) -> Index:
+    """Load the index, building it first when missing, stale or cut differently (if
+    ``rebuild``); without ``rebuild`` a missing or stale index is an error."""
+    docs = load_corpus(corpus_dir)
+    if rebuild:
+        ensure_index(corpus_dir, index_dir, lambda: embedder, params, ann_threshold, docs, embedder)
+    return load_index(corpus_dir, index_dir, embedder, docs)

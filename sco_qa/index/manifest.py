@@ -1,0 +1,89 @@
+"""The build's ``manifest.json``: what it records, and the checks made against it on load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import durable
+from ..corpus import corpus_fingerprint, document_hash
+from ..errors import IndexStateError, StaleIndexError
+from ..records import Document
+
+if TYPE_CHECKING:
+    from ..embedding import Embedder
+
+FORMAT = "sco-qa-index/1"
+MANIFEST = "manifest.json"
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    """What to run to rebuild the index in ``index_dir``."""
+    return f"run `sco-qa index --index {index_dir}` to rebuild it"
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a build folder; an IndexStateError when it is not one."""
+    path = folder / MANIFEST
+    hint = rebuild_hint(folder.parent)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexStateError(f"{path} is missing or unreadable ({exc}); {hint}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexStateError(f"{path} is not a {FORMAT} manifest; {hint}")
+    return manifest
+
+
+def verify_checksums(folder: Path, manifest: dict[str, Any]) -> None:
+    """Every file the manifest lists is there with the recorded SHA-256."""
+    hint = rebuild_hint(folder.parent)
+    for name, expected in manifest["checksums"].items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexStateError(f"index file {path} is missing; {hint}")
+        if durable.sha256_file(path) != expected:
+            raise IndexStateError(
+                f"index file {path} is corrupt or truncated (checksum mismatch); {hint}"
+            )
+
+
+def check_model(manifest: dict[str, Any], embedder: Embedder | None, index_dir: Path) -> None:
+    """The index was built by the model that will embed the questions."""
+    if embedder is None:
+        return
+    model = manifest["model"]
+    if model["name"] != embedder.name or model["dim"] != embedder.dim:
+        raise StaleIndexError(
+            f"the index was built with {model['name']} ({model['dim']}d), not "
+            f"{embedder.name} ({embedder.dim}d); {rebuild_hint(index_dir)}"
+        )
+
+
+def check_fresh(
+    manifest: dict[str, Any], docs: list[Document], corpus_dir: Path, index_dir: Path
+) -> None:
+    """The corpus is the one the index was built from; a StaleIndexError says what changed."""
+    if manifest["corpus"]["fingerprint"] == corpus_fingerprint(docs):
+        return
+    built = set(manifest["corpus"]["documents"])
+    now = {d.doc_id for d in docs}
+    changed = sorted(
+        d.doc_id
+        for d in docs
+        if manifest["corpus"]["documents"].get(d.doc_id) not in (None, document_hash(d))
+    )
+    detail = f"added {sorted(now - built)}, removed {sorted(built - now)}, changed {changed}"
+    raise StaleIndexError(
+        f"the corpus in {corpus_dir} changed since the index was built ({detail}); "
+        f"{rebuild_hint(index_dir)}"
+    )
+
+
+def corpus_section(docs: list[Document]) -> dict[str, Any]:
+    """The manifest's record of the corpus: its fingerprint and every document's hash."""
+    return {
+        "fingerprint": corpus_fingerprint(docs),
+        "documents": {d.doc_id: document_hash(d) for d in docs},
+    }

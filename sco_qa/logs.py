@@ -1,0 +1,24 @@
+"""Logging for the edges (the server and the command line); the library configures none."""
+
+from __future__ import annotations
+
+import logging
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: int = logging.INFO, fmt: str = LOG_FORMAT) -> None:
+    """The package's messages at ``level`` (one line per request from ``sco_qa.access``);
+    other libraries' only from WARNING up, so their chatter (the ONNX quantiser's, a
+    loader's) stays off the terminal."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.WARNING, format=fmt)
+    logging.getLogger("sco_qa").setLevel(level)
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Libraries' INFO chatter (FAISS's loader, HTTP clients) is kept out of our logs."""
+    for noisy in ("faiss", "faiss.loader", "httpx", "sentence_transformers", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,72 @@
+"""Micro-batching: deterministic batches and errors, driven by a blocking fake encode."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from sco_qa.embedding.batching import MicroBatcher
+
+
+class Gate:
+    """An encode whose first call waits until released, so that others queue behind it."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.release = threading.Event()
+        self.calls: list[list[str]] = []
+        self.fail = fail
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if not self.calls:
+            self.calls.append(texts)
+            self.release.wait(5)
+        else:
+            self.calls.append(texts)
+        if self.fail:
+            raise RuntimeError("model failed")
+        return np.array([[float(len(t))] for t in texts])
+
+
+def _queue_behind_the_first(gate: Gate, batcher: MicroBatcher, texts: list[str]) -> list:
+    pool = ThreadPoolExecutor(len(texts))
+    first = pool.submit(batcher.submit, texts[0])
+    while not gate.calls:
+        time.sleep(0.001)
+    rest = [pool.submit(batcher.submit, t) for t in texts[1:]]
+    while len(batcher._pending) < len(texts) - 1:
+        time.sleep(0.001)
+    gate.release.set()
+    pool.shutdown(wait=True)
+    return [first, *rest]
+
+
+def test_waiting_texts_form_one_batch() -> None:
+    gate = Gate()
+    batcher = MicroBatcher(gate)
+    texts = ["a", "bb", "ccc", "dddd", "eeeee"]
+    futures = _queue_behind_the_first(gate, batcher, texts)
+    assert [f.result()[0] for f in futures] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert (batcher.batches, batcher.items) == (2, 5)
+    assert gate.calls[0] == ["a"] and sorted(gate.calls[1]) == ["bb", "ccc", "dddd", "eeeee"]
+
+
+def test_max_batch_is_kept() -> None:
+    gate = Gate()
+    batcher = MicroBatcher(gate, max_batch=2)
+    futures = _queue_behind_the_first(gate, batcher, ["a", "b", "c", "d", "e"])
+    assert all(f.result().shape == (1,) for f in futures)
+    assert all(len(c) <= 2 for c in gate.calls) and batcher.items == 5
+
+
+def test_an_error_reaches_every_waiter() -> None:
+    gate = Gate(fail=True)
+    batcher = MicroBatcher(gate)
+    futures = _queue_behind_the_first(gate, batcher, ["a", "b", "c", "d"])
+    for f in futures:
+        with pytest.raises(RuntimeError, match="model failed"):
+            f.result()
+    assert batcher.batches == 2 and not batcher._pending and not batcher._busy
+    gate.fail = False
+    assert batcher.submit("after") is not None  # the batcher still works afterwards
