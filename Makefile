@@ -2,7 +2,7 @@
 VENV := .venv/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install install-browser run index test test-fast lint check eval docs bench clean
+.PHONY: install install-browser run index test test-fast lint check eval train docs bench clean
 
 install:
 	scripts/setup.sh
@@ -36,6 +36,13 @@ check: lint test-fast
 
 eval: install
 	$(VENV)/sco-qa eval --report reports/
+
+# the answer scorer: trained on benchmarks/data (fixed seed), held-out figures in
+# benchmarks/results/scorer.json and squad/, then the golden set as a pure test
+train: install
+	$(VENV)/sco-qa train
+	$(VENV)/sco-qa eval --report benchmarks/results/golden
+	$(VENV)/python benchmarks/tables.py
 
 # the documents' figures, rewritten from benchmarks/results/
 docs: install

@@ -46,55 +46,73 @@ def _scale(kind_prefix: str, n: int) -> dict[str, Any]:
     return next(r for r in rows if r["kind"].startswith(kind_prefix) and r["n"] == n)
 
 
+def _when(name: str) -> str:
+    return str(load(name)["machine"]["when"])[:16].replace("T", " ")
+
+
 def performance() -> str:
-    """README: the headline measurements."""
+    """README: the headline measurements, each with the date of the run it comes from."""
     ask, cold, http = load("ask_latency"), load("cold_start"), load("http_load")["rows"]
     total, cached = ask["uncached"]["total"], ask["cached_embedding"]["total"]
     backends = {r["backend"]: r for r in load("backends")["rows"]}
     peers = {r["system"]: r for r in load("compare_frameworks")["rows"]}
     ivf, flat = _scale("faiss-ivf", 1_000_000), _scale("faiss-flat", 1_000_000)
+    c8, c32 = _http(http, 2, False, 8), _http(http, 2, False, 32)
     rows = [
         [
             "`ask` in process p50 / p95 / p99",
             f"{total['p50']} / {total['p95']} / {total['p99']} ms (outside the question "
             f"encode: {ask['outside_forward_pass']['p50']} ms p50; a repeated question: "
             f"{cached['p50']} ms)",
+            _when("ask_latency"),
         ],
-        ["HTTP `/ask`, 1 worker, concurrency 1, p50", f"{_http(http, 1, False, 1)['p50_ms']} ms"],
+        [
+            "HTTP `/ask`, 1 worker, concurrency 1, p50",
+            f"{_http(http, 1, False, 1)['p50_ms']} ms",
+            _when("http_load"),
+        ],
         [
             "HTTP, 2 workers, concurrency 8 / 32, no embedding cache",
-            f"{_http(http, 2, False, 8)['rps']} / {_http(http, 2, False, 32)['rps']} requests/s,"
-            f" {_http(http, 2, False, 32)['errors']} errors",
+            f"{c8['rps']} / {c32['rps']} requests/s, {c32['errors']} errors",
+            _when("http_load"),
         ],
         [
             "HTTP, 2 workers, concurrency 8, repeated questions (cache)",
             f"{_http(http, 2, True, 8)['rps']} requests/s",
+            _when("http_load"),
         ],
         [
             "server start to `/readyz`, to first answer; peak RSS",
             f"{cold['median']['to_readyz_s']} s, {cold['median']['to_first_answer_s']} s; "
             f"{round(cold['median']['peak_rss_mb'])} MB",
+            _when("cold_start"),
         ],
         [
-            "question encode p50 (answer accuracy) by backend",
+            "question encode p50 (golden-set accuracy) by backend",
             "; ".join(
                 f"{n} {r['embed_ms']['p50']} ms ({r['accuracy']})" for n, r in backends.items()
             ),
+            _when("backends"),
         ],
         [
             "search at 1M synthetic passages, p50 (recall@10)",
             f"exact {flat['latency_ms']['p50']} ms; IVF {ivf['latency_ms']['p50']} ms "
             f"({ivf['recall@10']})",
+            _when("scale"),
         ],
         [
-            "retrieval p50 and recall@5 beside peers (same model and questions)",
+            "retrieval p50 and recall@5 beside peers (same model, questions and run)",
             "; ".join(
                 f"{n} {r['latency_ms']['p50']} ms, {r['recall@5']}" for n, r in peers.items()
             ),
+            _when("compare_frameworks"),
         ],
     ]
-    when = ask["machine"]["when"]
-    return table(["measurement", "result"], rows) + f"\nLatest run: {when} (ask_latency).\n"
+    note = (
+        "\nThe host's speed varies between runs (even hours apart): compare figures of one "
+        "run, not across runs.\n"
+    )
+    return table(["measurement", "result", "run"], rows) + note
 
 
 def time_table() -> str:
@@ -209,6 +227,71 @@ def evaluation() -> str:
     return table(["metric", "measured"], rows)
 
 
+def scorer_table() -> str:
+    """README: every scorer variant, leave-one-article-out on the SQuAD articles."""
+    data = load("scorer")
+    rows = []
+    for name, v in data["variants"].items():
+        m = v["pooled"]
+        rows.append(
+            [
+                f"**{name}**" if name == data["chosen"] else name,
+                m["accuracy"],
+                m["citation_support"],
+                m["median_answer_chars"],
+                f"{m['unanswerable_refused_at_95']} ({m['answerable_answered']})",
+                m["answerable_auc"],
+                m["ece"],
+                f"{m['latency_p50_ms']} / {m['latency_p99_ms']} ms",
+            ]
+        )
+    header = [
+        "scorer",
+        "accuracy",
+        "support",
+        "median chars",
+        "unanswerable refused at 95 % answered (answered)",
+        "AUC answerable vs not",
+        "ECE",
+        "ask p50 / p99",
+    ]
+    note = (
+        f"\nScorer in use: `{data['scorer_version']}` ({data['chosen']}); data SHA-256 "
+        f"`{data['data_sha256'][:16]}…`; `make train` took {data['seconds']} s.\n"
+    )
+    return table(header, rows) + note
+
+
+def squad_articles() -> str:
+    """README: the chosen scorer on each held-out article."""
+    data = load("scorer")
+    by_article = data["variants"][data["chosen"]]["by_article"]
+    rows = [
+        [
+            name,
+            f"{m['questions']:g}",
+            m["accuracy"],
+            m["citation_support"],
+            m["recall@1"],
+            m["recall@5"],
+            m["unanswerable_refused"],
+            m["answerable_refused"],
+        ]
+        for name, m in by_article.items()
+    ]
+    header = [
+        "held-out article",
+        "questions",
+        "accuracy",
+        "support",
+        "R@1",
+        "R@5",
+        "unanswerable refused",
+        "answerable refused",
+    ]
+    return table(header, rows)
+
+
 MAKERS: dict[str, Callable[[], str]] = {
     "performance": performance,
     "time": time_table,
@@ -217,6 +300,8 @@ MAKERS: dict[str, Callable[[], str]] = {
     "nginx": nginx_table,
     "scale": scale_table,
     "evaluation": evaluation,
+    "scorer": scorer_table,
+    "squad": squad_articles,
 }
 
 

@@ -8,10 +8,13 @@ import os
 import socket
 import sys
 import time
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from . import training
+from .answer import MODEL_FILE, load_scorer
 from .api.schemas import AnswerOut, PassageOut, TurnIn
 from .config import Settings, load_settings
 from .corpus import load_corpus
@@ -33,6 +36,8 @@ from .index import build_index, ensure_index
 from .logs import configure_logging
 from .records import Turn
 
+SQUAD = Path("benchmarks/data/squad2-dev-part.json")
+RESULTS = Path("benchmarks/results")
 DESCRIPTION = """\
 sco-qa answers questions about a folder of documents by quoting the sentences that hold
 the answer, verbatim, with citations (document, section, character offsets); when the
@@ -44,8 +49,10 @@ EXAMPLES = {
     "ask": 'sco-qa ask "Where did the leaders meet?"\n'
     '  sco-qa ask "And when?" --history turns.json --json',
     "eval": "sco-qa eval --report reports/ --baseline reports/eval.json\n"
-    "  sco-qa eval --calibrate --golden my-questions.jsonl",
+    "  sco-qa eval --calibrate --golden my-questions.jsonl\n"
+    "  sco-qa eval --squad benchmarks/data/squad2-dev-part.json --articles Normans",
     "serve": "sco-qa serve --host 127.0.0.1 --port 8000 --workers 2",
+    "train": "sco-qa train --data benchmarks/data/squad2-dev-part.json",
 }
 HELPS = {
     "index": "build the index of the corpus",
@@ -53,6 +60,7 @@ HELPS = {
     "ask": "answer a question with verbatim citations",
     "eval": "evaluate against a golden question set",
     "serve": "serve the HTTP API and the chat page",
+    "train": "train the answer scorer on SQuAD articles (leave-one-article-out figures)",
 }
 
 
@@ -104,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--calibrate", action="store_true", help="print the abstention threshold trade-off"
     )
+    ev.add_argument(
+        "--squad",
+        type=Path,
+        help="a SQuAD 2.0 file: its articles become the corpus, asked open-book",
+    )
+    ev.add_argument("--articles", nargs="+", default=(), help="with --squad: only these titles")
+    tr = cmds["train"]
+    tr.add_argument("--data", type=Path, default=SQUAD, help=f"SQuAD 2.0 file ({SQUAD})")
+    tr.add_argument(
+        "--results", type=Path, default=RESULTS, help=f"where the held-out figures go ({RESULTS})"
+    )
     sv = cmds["serve"]
     sv.add_argument("--host", help="address to listen on (SCO_QA_HOST; 127.0.0.1)")
     sv.add_argument("--port", type=int, help="port to listen on (SCO_QA_PORT; 8000)")
@@ -148,6 +167,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         load_embedder(settings),
         chunking_params(settings),
         settings.ann_threshold,
+        scorer=load_scorer().version,
     )
     print(
         f"indexed {report.documents} documents: {report.passages} passages, "
@@ -203,8 +223,38 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Train the answer scorer and print its held-out figures."""
+    summary = training.run(args.data, args.results)
+    for variant, figures in summary["variants"].items():
+        m = figures["pooled"]
+        print(
+            f"{variant}: accuracy {m['accuracy']}, support {m['citation_support']}, "
+            f"AUC {m['answerable_auc']}, ECE {m['ece']}, "
+            f"unanswerable refused at 95 % answered {m['unanswerable_refused_at_95']}"
+        )
+    print(
+        f"chose {summary['chosen']}: wrote {MODEL_FILE} ({summary['scorer_version']}) "
+        f"and {args.results / 'scorer.json'} in {summary['seconds']} s"
+    )
+    return 0
+
+
+def _print_metrics(report: Report) -> None:
+    width = max(len(k) for k in report.metrics)
+    for k, v in report.metrics.items():
+        print(f"{k:<{width}}  {v:g}")
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the golden set in process (or against ``--url``) and write the reports."""
+    """Run the golden set in process (or against ``--url``, or a SQuAD file with
+    ``--squad``) and write the reports."""
+    if args.squad:
+        report = training.squad_report(args.squad, args.articles)
+        paths = write_reports(report, args.report)
+        _print_metrics(report)
+        print(f"{len(report.outcomes)} questions; wrote " + ", ".join(str(p) for p in paths))
+        return 0
     golden = args.golden or settings.corpus_dir / "golden.jsonl"
     items = load_golden(golden, load_corpus(settings.corpus_dir))
     if args.calibrate:
@@ -216,14 +266,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         engine = Engine.open(settings)
         docs = engine.index.documents
-        report = evaluate(items, engine.ask, lambda d: docs[d].text, settings.abstain_threshold)
+        report = evaluate(items, engine.ask, lambda d: docs[d].text, engine.threshold)
+        report = replace(report, scorer=engine.scorer.version)
     if args.calibrate:
         return _print_calibration(report)
     comparison = compare(report, load_report(args.baseline)) if args.baseline else None
     paths = write_reports(report, args.report, comparison)
-    width = max(len(k) for k in report.metrics)
-    for k, v in report.metrics.items():
-        print(f"{k:<{width}}  {v:g}")
+    _print_metrics(report)
     if comparison is not None:
         _print_comparison(comparison)
     print(
@@ -287,6 +336,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         lambda: load_embedder(settings),
         params,
         settings.ann_threshold,
+        scorer=load_scorer().version,
     )
     if settings.workers > 1 and not settings.model_threads:
         # measured (benchmarks/http_load*): one model thread per core beats oversubscription
@@ -314,4 +364,5 @@ COMMANDS = {
     "ask": cmd_ask,
     "eval": cmd_eval,
     "serve": cmd_serve,
+    "train": cmd_train,
 }

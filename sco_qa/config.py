@@ -29,11 +29,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=MAX_K)
     candidates: int = Field(50, ge=1, le=1000, description="passages each retriever proposes")
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
-    abstain_threshold: float = Field(
-        0.36,
+    abstain_threshold: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="answer confidence below this is 'not in the corpus' (see README)",
+        description="answer confidence (a probability) below which the answer is 'not in the "
+        "corpus'; unset: the answer scorer's own threshold, chosen on its training articles",
     )
     max_answer_sentences: int = Field(3, ge=1, le=5)
     passage_max_chars: int = Field(700, ge=100, le=5000)

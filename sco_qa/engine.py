@@ -12,7 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .answer import Query, Scored, SentenceTable, compose, make_query, rerank, score_sentences
+import numpy as np
+
+from .answer import (
+    Query,
+    Scored,
+    ScorerModel,
+    SentenceTable,
+    compose,
+    load_scorer,
+    make_query,
+    rerank,
+    score_sentences,
+)
 from .chunking import ChunkingParams
 from .config import MAX_K, Settings
 from .embedding import Embedder, load_embedder
@@ -41,6 +53,18 @@ def check_k(k: object, default: int) -> int:
 
 
 @dataclass(frozen=True)
+class Retrieved:
+    """A question's passages before the answer stage: fused ranking, its vector, and its
+    topic tokens as the corpus's lexical index reads them."""
+
+    query: Query
+    vector: np.ndarray
+    hits: list[Hit]  # ranked by the fused score
+    terms: list[str]
+    embed_ms: float
+
+
+@dataclass(frozen=True)
 class _Ranked:
     query: Query
     hits: list[Hit]  # re-ranked by their best sentence
@@ -53,20 +77,27 @@ class Engine:
     """Everything needed to answer; build it once with ``Engine.open``.
 
     >>> engine = Engine.open(Settings())  # doctest: +SKIP
-    >>> engine.ask("Which organizations does Kazakhstan chair?").answer  # doctest: +SKIP
+    >>> engine.ask("Where did the leaders meet?").answer  # doctest: +SKIP
     """
 
     settings: Settings
     embedder: Embedder
     index: Index
     table: SentenceTable
+    scorer: ScorerModel
 
     @classmethod
     def open(
-        cls, settings: Settings, embedder: Embedder | None = None, rebuild: bool | None = None
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        rebuild: bool | None = None,
+        scorer: ScorerModel | None = None,
     ) -> Engine:
-        """Load the model and the index (building or rebuilding it where allowed)."""
+        """Load the model, the index (building or rebuilding it where allowed) and the answer
+        scorer (the trained one unless another is given)."""
         emb = embedder or load_embedder(settings)
+        scorer = scorer or load_scorer()
         allow = settings.auto_rebuild if rebuild is None else rebuild
         index = open_index(
             settings.corpus_dir,
@@ -75,9 +106,16 @@ class Engine:
             chunking_params(settings),
             allow,
             settings.ann_threshold,
+            scorer.version,
         )
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
-        return cls(settings, emb, index, table)
+        return cls(settings, emb, index, table, scorer)
+
+    @property
+    def threshold(self) -> float:
+        """The refusal threshold in force: the setting, or else the scorer's own."""
+        chosen = self.settings.abstain_threshold
+        return self.scorer.threshold if chosen is None else chosen
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         """The top-``k`` passages for a question, ranked by their best sentence for it."""
@@ -94,9 +132,9 @@ class Engine:
         result = compose(
             self.table,
             self.index.documents,
-            ranked.query,
             ranked.sentences,
-            s.abstain_threshold,
+            self.scorer,
+            self.threshold,
             s.max_answer_sentences,
         )
         t2 = time.perf_counter()
@@ -116,8 +154,8 @@ class Engine:
             MappingProxyType({n: round(v, 3) for n, v in timings.items()}),
         )
 
-    def _rank(self, query: Query, k: int) -> _Ranked:
-        """Retrieval, sentence scoring and the re-ranking of passages by their best sentence.
+    def retrieve(self, query: Query, k: int) -> Retrieved:
+        """Hybrid retrieval of a pool of at least ``ANSWER_POOL`` passages for ``query``.
 
         The word side (BM25 ranking, topic tokens) needs no model and runs first, while the
         interpreter's data is still in the CPU caches: right after the forward pass the same
@@ -131,6 +169,11 @@ class Engine:
         vec = self.embedder.embed_query(query.search_text)
         t1 = time.perf_counter()
         hits = hybrid_search(self.index, vec, query.search_text, pool, s.candidates, s.rrf_k, words)
-        ranked = score_sentences(self.table, query, vec, hits, terms)
-        reranked = rerank(self.table, hits, ranked)
-        return _Ranked(query, reranked, ranked, {"embed": (t1 - t0) * 1e3})
+        return Retrieved(query, vec, hits, terms, (t1 - t0) * 1e3)
+
+    def _rank(self, query: Query, k: int) -> _Ranked:
+        """Retrieval, sentence scoring and the re-ranking of passages by their best sentence."""
+        got = self.retrieve(query, k)
+        ranked = score_sentences(self.table, query, got.vector, got.hits, got.terms, self.scorer)
+        reranked = rerank(self.table, got.hits, ranked)
+        return _Ranked(query, reranked, ranked, {"embed": got.embed_ms})

@@ -14,8 +14,16 @@ def configure_logging(level: int = logging.INFO, fmt: str = LOG_FORMAT) -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.WARNING, format=fmt)
+        for handler in root.handlers:
+            handler.addFilter(_own_or_warning)
     logging.getLogger("sco_qa").setLevel(level)
     quiet_libraries()
+
+
+def _own_or_warning(record: logging.LogRecord) -> bool:
+    """Some libraries set their own loggers to DEBUG on import (bm25s): their records reach
+    the terminal only from WARNING up."""
+    return record.levelno >= logging.WARNING or record.name.startswith("sco_qa")
 
 
 def quiet_libraries() -> None:

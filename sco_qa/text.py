@@ -61,8 +61,8 @@ _QUESTION_WORDS = frozenset(
 def normalise(text: str) -> str:
     """Fold compatibility forms, curly quotes, dashes and possessives; lower-case.
 
-    >>> normalise("Kazakhstan’s “Middle” Corridor")
-    'kazakhstan "middle" corridor'
+    >>> normalise("The Committee’s “Final” Report")
+    'the committee "final" report'
     """
     text = unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
     return _POSSESSIVE.sub(r"\1", text)
@@ -71,8 +71,8 @@ def normalise(text: str) -> str:
 def fold(text: str) -> str:
     """``normalise`` with runs of white space made one space (for matching facts).
 
-    >>> fold("Asif\\n  SHUJA’s")
-    'asif shuja'
+    >>> fold("Ada\\n  LOVELACE’s")
+    'ada lovelace'
     """
     return _SPACE.sub(" ", normalise(text))
 
@@ -95,8 +95,8 @@ def stop_words() -> frozenset[str]:
 def content_words(text: str) -> list[str]:
     """Normalised words that are not stop words, in order.
 
-    >>> content_words("Which organizations does Kazakhstan chair?")
-    ['organizations', 'kazakhstan', 'chair']
+    >>> content_words("Which engines does the factory build?")
+    ['engines', 'factory', 'build']
     """
     return [w for w in _TOKEN.findall(normalise(text)) if w not in stop_words()]
 
@@ -109,7 +109,7 @@ def stems(words: list[str]) -> list[str]:
 def tokens(text: str) -> list[str]:
     """Stemmed content-word tokens: ``"Geopoconsult?"`` and ``"Geopoconsult,"`` agree.
 
-    >>> tokens("Leaders gathered in Astana")
-    ['leader', 'gather', 'astana']
+    >>> tokens("Engineers gathered in Lisbon")
+    ['engin', 'gather', 'lisbon']
     """
     return stems(content_words(text))

@@ -122,7 +122,7 @@ def test_index_prints_no_library_noise(tmp_path: Path) -> None:
     done = sco_qa("index", index=tmp_path / "index")
     assert done.returncode == 0, done.stderr
     assert "DEBUG" not in done.stderr and "INFO root" not in done.stderr
-    assert "Quantization" not in done.stderr
+    assert "Quantization" not in done.stderr and "Building index from tokens" not in done.stderr
 
 
 def test_port_in_use_says_which_setting(index_dir: Path) -> None:
@@ -148,3 +148,28 @@ def test_help_and_version() -> None:
     done = subprocess.run([sys.executable, "-m", "sco_qa", "--version"], capture_output=True,
                           text=True, check=False)  # fmt: skip
     assert done.stdout.startswith("sco-qa ")
+
+
+def test_squad_benchmark_end_to_end_on_one_article(tmp_path: Path) -> None:
+    data = CORPUS.parent / "benchmarks" / "data" / "squad2-dev-part.json"
+    done = sco_qa("eval", "--squad", str(data), "--articles", "Normans", "--report",
+                  str(tmp_path), index=tmp_path / "unused")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "eval.json").read_text())
+    m = report["metrics"]
+    assert m["questions"] == 208 and m["faithfulness"] == 1.0  # every quote exact
+    for key in (
+        "accuracy",
+        "citation_support",
+        "recall@5",
+        "answerable_auc",
+        "ece",
+        "unanswerable_refused_at_95",
+        "median_answer_chars",
+        "latency_p99_ms",
+    ):
+        assert m[key] >= 0, key  # fmt: skip
+    assert m["accuracy"] > 0.5 and m["recall@5"] > 0.8  # far above chance on a real article
+    assert report["scorer"].startswith("lr-") and report["reliability"]
+    page = (tmp_path / "eval.html").read_text()
+    assert "reliability diagram" in page

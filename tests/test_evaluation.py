@@ -23,14 +23,15 @@ from sco_qa.records import Chunk, Hit
 from .conftest import CORPUS
 
 GOLDEN = CORPUS / "golden.jsonl"
-# Floors a little under the measured values (see README, "Evaluation"); faithfulness is exact.
+# Regression floors a little under the values measured with the trained scorer (README,
+# "Evaluation"); the golden set is a test, never training data. Faithfulness is exact.
 FLOORS = {
-    "accuracy": 0.88,
+    "accuracy": 0.86,
     "citation_support": 0.90,
     "recall@1": 0.85,
     "recall@5": 0.97,
     "mrr@10": 0.90,
-    "unanswerable_refused": 0.50,
+    "unanswerable_refused": 0.55,
 }
 CEILINGS = {"answerable_refused": 0.06, "median_answer_chars": 300}
 
@@ -169,7 +170,7 @@ def test_evaluation_meets_the_floors(engine, tmp_path: Path) -> None:
         items,
         engine.ask,
         lambda d: engine.index.documents[d].text,
-        engine.settings.abstain_threshold,
+        engine.threshold,
     )
     m = report.metrics
     assert m["faithfulness"] == 1.0

@@ -47,9 +47,11 @@ def test_kind_match() -> None:
 
 
 def test_references_back() -> None:
-    assert needs_antecedent("He emphasized trust.") and needs_antecedent("The country is keen.")
+    assert needs_antecedent("He emphasized trust.") and needs_antecedent("Such plans fail.")
+    assert needs_antecedent("The latter won.") and needs_antecedent("“They agreed,” he said.")
     assert not needs_antecedent("This year, the country chairs five bodies.")
-    assert refers_back("Critics say the plan is vague.") and not refers_back("Rain fell.")
+    assert not needs_antecedent("The country is keen.")  # no list of nouns of any one text
+    assert refers_back("Critics say this is vague.") and not refers_back("Rain fell.")
     assert proper_names("Then Anna met Bob Smith in Paris.") == 3
 
 

@@ -1,26 +1,31 @@
-"""The answer stage: read the question, score the candidate sentences, quote the best with
-exact citations or refuse."""
+"""The answer stage: read the question, score the candidate sentences with the learned
+scorer, quote the best with exact citations or refuse."""
 
+from .candidates import Candidates, coverage, feature_names, gather
 from .compose import Composed, compose, not_found_text, rerank
 from .features import KINDS, SentenceStats, SentenceTable, kind_match, needs_antecedent
 from .query import MAX_CHARS, MAX_TURNS, Query, clean_question, make_query, question_kind
-from .scorer import Scored, Weights, confidence, coverage, score_sentences
+from .scorer import MODEL_FILE, Scored, ScorerModel, load_scorer, score_sentences
 
 __all__ = [
     "KINDS",
     "MAX_CHARS",
     "MAX_TURNS",
+    "MODEL_FILE",
+    "Candidates",
     "Composed",
     "Query",
     "Scored",
+    "ScorerModel",
     "SentenceStats",
     "SentenceTable",
-    "Weights",
     "clean_question",
     "compose",
-    "confidence",
     "coverage",
+    "feature_names",
+    "gather",
     "kind_match",
+    "load_scorer",
     "make_query",
     "needs_antecedent",
     "not_found_text",

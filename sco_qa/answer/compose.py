@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from ..records import Citation, Document, Hit
 from .features import SentenceTable, same_paragraph
-from .query import Query
-from .scorer import Scored, Weights, confidence
+from .scorer import Scored, ScorerModel
 
 
 @dataclass(frozen=True)
@@ -22,20 +21,11 @@ class Composed:
     confidence: float
 
 
-def pick(table: SentenceTable, ranked: Sequence[Scored], w: Weights, most: int) -> list[Scored]:
-    """The best sentence, plus runners-up scoring close to it that say something else."""
-    chosen = [ranked[0]]
-    length = len(table.sentences[ranked[0].pos].text)
-    vec = table.vectors
-    for cand in ranked[1:]:
-        full = length >= w.max_chars or len(chosen) >= most
-        if full or cand.score < w.runner_up * ranked[0].score:
-            break
-        if any(float(vec[cand.pos] @ vec[c.pos]) > w.redundant for c in chosen):
-            continue
-        chosen.append(cand)
-        length += len(table.sentences[cand.pos].text)
-    return chosen
+def pick(ranked: Sequence[Scored], runner_up: float, most: int) -> list[Scored]:
+    """The best sentence, plus those whose probability is at least ``runner_up`` times its
+    own (``most`` in all)."""
+    floor = runner_up * ranked[0].score
+    return [ranked[0], *(c for c in ranked[1:most] if c.score >= floor)]
 
 
 def spans(table: SentenceTable, chosen: Sequence[Scored]) -> list[tuple[int, int, float]]:
@@ -105,19 +95,20 @@ def rerank(table: SentenceTable, hits: Sequence[Hit], ranked: Sequence[Scored]) 
 def compose(
     table: SentenceTable,
     documents: Mapping[str, Document],
-    query: Query,
     ranked: Sequence[Scored],
+    model: ScorerModel,
     threshold: float,
     max_sentences: int = 3,
-    w: Weights = Weights(),
 ) -> Composed:
-    """Quote the best of the scored sentences, or decline when the evidence is weak."""
+    """Quote the best of the scored sentences, or decline when the calibrated confidence
+    that the answer holds is under ``threshold``."""
     refusal = not_found_text(len(documents))
     if not ranked:
         return Composed(False, refusal, (), 0.0)
-    conf = round(confidence(ranked[0], query.kind), 4)
+    conf = round(model.confidence(ranked), 4)
     if conf < threshold:
         return Composed(False, refusal, (), conf)
-    citations = cite(table, documents, spans(table, pick(table, ranked, w, max_sentences)))
+    chosen = pick(ranked, model.runner_up, max_sentences)
+    citations = cite(table, documents, spans(table, chosen))
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
     return Composed(True, text, citations, conf)

@@ -1,83 +1,142 @@
-"""Scoring the candidate sentences of the retrieved passages for a question, and the
-confidence that the best one answers it.
+"""The learned answer scorer: for each candidate sentence, the probability that it holds the
+answer; for the composed answer, a calibrated probability that it does.
 
-The weights are hand-set: chosen by reading answers on the SCO article (see the README's
-"How it works"); none was fitted by a command.
+Every number of it is in ``scorer.json`` beside this module, written by ``make train``
+(``sco-qa train``) from ``benchmarks/data/squad2-dev-part.json``: which articles, the data's
+SHA-256, the seed and the command are recorded in its ``provenance``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import ModelError
 from ..records import Hit
-from .features import STRICT_KINDS, SentenceStats, SentenceTable
+from .candidates import gather
+from .features import SentenceTable
 from .query import Query
 
-
-@dataclass(frozen=True)
-class Weights:
-    """How the signals that pick a sentence are combined (all signals lie in 0..1)."""
-
-    dense: float = 0.45
-    lexical: float = 0.30
-    passage: float = 0.10
-    kind: float = 0.15
-    context: float = 0.5  # weight of the preceding sentence's words, when referred to
-    runner_up: float = 0.93  # a second quote must score this share of the best
-    redundant: float = 0.8  # cosine above which two sentences say the same thing
-    max_chars: int = 420  # no further quote once the answer is this long
+MODEL_FILE = Path(__file__).with_name("scorer.json")
+FORMAT = "sco-qa-scorer/1"
 
 
 class Scored(NamedTuple):
-    """A candidate sentence with its combined score and signals."""
+    """A candidate sentence with the probability that it holds the answer."""
 
     pos: int
     score: float
-    dense: float
-    lexical: float
-    kind: float
     with_antecedent: bool
 
 
-_NONE: frozenset[int] = frozenset()
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+    return out
 
 
-def coverage(
-    query_tokens: Iterable[str], positions: Iterable[int], stats: SentenceStats, context: float
-) -> dict[int, float]:
-    """IDF-weighted share of the question's words each sentence contains (0..1); a word
-    only the sentence before holds counts ``context`` when the sentence refers back."""
-    got = dict.fromkeys(positions, 0.0)
-    cands = set(got)
-    total = 0.0
-    for tok in dict.fromkeys(query_tokens):
-        w = stats.idf.get(tok, stats.unseen_idf)
-        total += w
-        holding = stats.postings.get(tok, _NONE)
-        for p in holding & cands:
-            got[p] += w
-        for p in (stats.context.get(tok, _NONE) & cands) - holding:
-            got[p] += w * context
-    return {p: g / total for p, g in got.items()} if total else got
+def logit(p: float) -> float:
+    """The log-odds of a probability (clipped away from 0 and 1)."""
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
-def candidates(table: SentenceTable, hits: Sequence[Hit]) -> list[tuple[int, float]]:
-    """(sentence position, passage signal) for every sentence of the retrieved passages;
-    the signal is the passage's fused score relative to the best passage's."""
-    if not hits:
-        return []
-    top = hits[0].score or 1.0
-    seen: dict[int, float] = {}
-    for hit in hits:
-        signal = hit.score / top
-        for pos in table.chunk_sentences[hit.chunk.chunk_id]:
-            if seen.get(pos, -1.0) < signal:
-                seen[pos] = signal
-    return sorted(seen.items())
+@dataclass(frozen=True)
+class ScorerModel:
+    """A logistic regression over standardised candidate features, a Platt calibration of
+    the answer's confidence, and the answer policy chosen with it on the training articles."""
+
+    names: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    calibration: tuple[float, float, float]  # a, b, c: sigmoid(a·logit p1 + b·logit p2 + c)
+    threshold: float  # default refusal threshold on the calibrated confidence
+    runner_up: float  # a second sentence is quoted when its p ≥ runner_up · p1
+    products: bool  # whether q∘s columns are among the features
+    provenance: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """P(holds the answer) for each row of ``features``."""
+        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
+        return _sigmoid(z)
+
+    def confidence(self, ranked: Sequence[Scored]) -> float:
+        """Calibrated probability that the answer built from ``ranked`` holds the answer."""
+        if not ranked:
+            return 0.0
+        a, b, c = self.calibration
+        second = ranked[1].score if len(ranked) > 1 else 1e-6
+        return float(_sigmoid(np.array(a * logit(ranked[0].score) + b * logit(second) + c)))
+
+    def to_json(self) -> dict[str, Any]:
+        """The model as plain JSON data (what ``scorer.json`` holds)."""
+        return {
+            "format": FORMAT,
+            "names": list(self.names),
+            "mean": [round(float(v), 7) for v in self.mean],
+            "scale": [round(float(v), 7) for v in self.scale],
+            "coef": [round(float(v), 7) for v in self.coef],
+            "intercept": round(self.intercept, 7),
+            "calibration": [round(v, 7) for v in self.calibration],
+            "threshold": self.threshold,
+            "runner_up": self.runner_up,
+            "products": self.products,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], version: str = "") -> ScorerModel:
+        """Read what ``to_json`` wrote."""
+        if data.get("format") != FORMAT:
+            raise ModelError(f"not a {FORMAT} answer scorer; run `make train` to write one")
+        a, b, c = (float(v) for v in data["calibration"])
+        return cls(
+            tuple(data["names"]),
+            np.asarray(data["mean"], dtype=np.float32),
+            np.asarray(data["scale"], dtype=np.float32),
+            np.asarray(data["coef"], dtype=np.float32),
+            float(data["intercept"]),
+            (a, b, c),
+            float(data["threshold"]),
+            float(data["runner_up"]),
+            bool(data["products"]),
+            dict(data.get("provenance", {})),
+            version,
+        )
+
+
+def untrained(names: Sequence[str], products: bool) -> ScorerModel:
+    """A scorer that knows nothing (every candidate 0.5): what training retrieves with."""
+    n = len(names)
+    ones, zeros = np.ones(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
+    return ScorerModel(tuple(names), zeros, ones, zeros, 0.0, (1.0, 0.0, 0.0), 0.0, 1.0, products)
+
+
+def model_version(raw: bytes) -> str:
+    """A short id of a scorer file's content: ``lr-<sha256[:12]>``."""
+    return "lr-" + hashlib.sha256(raw).hexdigest()[:12]
+
+
+@lru_cache(maxsize=4)
+def load_scorer(path: Path = MODEL_FILE) -> ScorerModel:
+    """The trained scorer (``scorer.json`` by default); a ModelError says how to make one."""
+    try:
+        raw = path.read_bytes()
+        return ScorerModel.from_json(json.loads(raw), model_version(raw))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"cannot read the answer scorer {path} ({exc}); run `make train` to write it"
+        ) from None
 
 
 def score_sentences(
@@ -86,33 +145,21 @@ def score_sentences(
     qvec: np.ndarray,
     hits: Sequence[Hit],
     terms: Sequence[str],
-    w: Weights = Weights(),
+    model: ScorerModel,
 ) -> list[Scored]:
-    """Every candidate sentence scored, best first; ``terms`` are the question's topic
-    tokens as the corpus's lexical index reads them."""
-    cands = candidates(table, hits)
-    if not cands:
+    """Every candidate sentence with its probability of holding the answer, best first."""
+    cands = gather(table, query, qvec, hits, terms, model.products)
+    if not cands.positions:
         return []
-    positions = [p for p, _ in cands]
-    dense = (np.asarray(table.vectors[positions]) @ qvec.reshape(-1)).tolist()
-    lex = coverage(terms, positions, table.stats, w.context)
-    kinds = table.stats.kinds[query.kind]
+    if cands.names != model.names:
+        raise ModelError(
+            "the answer scorer was trained on other features than this code computes: "
+            "run `make train` to retrain it"
+        )
+    probs = model.probabilities(cands.features).tolist()
     quote_previous = table.stats.quote_previous
-    out = []
-    for (pos, passage), d in zip(cands, dense, strict=True):
-        score = w.dense * d + w.lexical * lex[pos] + w.passage * passage + w.kind * kinds[pos]
-        out.append(Scored(pos, score, d, lex[pos], kinds[pos], quote_previous[pos]))
+    out = [
+        Scored(pos, p, quote_previous[pos]) for pos, p in zip(cands.positions, probs, strict=True)
+    ]
     out.sort(key=lambda s: (-s.score, s.pos))
     return out
-
-
-def confidence(best: Scored, kind: str) -> float:
-    """How likely the best sentence answers the question (0..1, higher is surer).
-
-    A question asking for a number or a date whose best sentence holds none is
-    most often one the corpus does not answer, so its confidence is cut.
-    """
-    base = 0.5 * best.dense + 0.5 * best.lexical
-    if kind in STRICT_KINDS and best.kind == 0.0:
-        base *= 0.6
-    return max(0.0, min(1.0, base))

@@ -178,6 +178,8 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
             "status": "ready",
             **m["counts"],
             "model": m["model"]["name"],
+            "answer_scorer": engine.scorer.version,
+            "threshold": engine.threshold,
             "built_at": m["built_at"],
             "corpus_fingerprint": m["corpus"]["fingerprint"],
         }

@@ -257,6 +257,8 @@ class Ready(BaseModel):
                     "passages": 23,
                     "sentences": 58,
                     "model": "sentence-transformers/all-MiniLM-L6-v2",
+                    "answer_scorer": "lr-3f9a0c1d2e4b",
+                    "threshold": 0.2,
                     "built_at": "2026-11-28T05:12:21Z",
                     "corpus_fingerprint": "e314845d…",
                 }
@@ -268,6 +270,8 @@ class Ready(BaseModel):
     passages: int
     sentences: int
     model: str
+    answer_scorer: str = Field(description="version of the learned answer scorer")
+    threshold: float = Field(description="confidence under which answers are refused")
     built_at: str
     corpus_fingerprint: str
 

@@ -32,7 +32,7 @@ class GoldenItem:
 def fact_present(group: tuple[str, ...], text: str) -> bool:
     """One of the fact's alternatives stands in ``text`` (case, quotes and spaces folded).
 
-    >>> fact_present(("Asif Shuja",), "founding director ASIF  SHUJA’s")
+    >>> fact_present(("Ada Lovelace",), "the notes of ADA  LOVELACE’s")
     True
     """
     folded = fold(text)

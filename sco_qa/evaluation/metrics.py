@@ -52,12 +52,19 @@ class Report:
     metrics: dict[str, float]
     outcomes: list[Outcome]
     threshold: float | None  # None when a remote server was evaluated
+    #: (mean confidence, share holding the answer, count) per confidence bin, where measured
+    reliability: tuple[tuple[float, float, int], ...] = ()
+    scorer: str = ""  # the answer scorer's version
+    #: whether each question's best answer, refused or not, held a gold answer (SQuAD runs)
+    held: tuple[bool, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The report as plain JSON data (what ``eval.json`` holds)."""
         return {
             "metrics": self.metrics,
             "threshold": self.threshold,
+            "scorer": self.scorer,
+            "reliability": [list(r) for r in self.reliability],
             "outcomes": [asdict(o) for o in self.outcomes],
         }
 

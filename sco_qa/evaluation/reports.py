@@ -26,6 +26,13 @@ _LABELS = {
     "latency_p50_ms": "Latency p50 (ms)",
     "latency_p95_ms": "Latency p95 (ms)",
     "questions": "Questions",
+    "latency_p99_ms": "Latency p99 (ms)",
+    "answerable_answered": "Answerable answered",
+    "confidence_auc": "Confidence AUC (holds the answer)",
+    "answerable_auc": "Confidence AUC (answerable vs not)",
+    "ece": "Expected calibration error",
+    "unanswerable_refused_at_95": "Unanswerable refused, 95 % answered",
+    "threshold_at_95": "Threshold for 95 % answered",
 }
 
 
@@ -46,6 +53,17 @@ DEFINITIONS = {
     "latency_p50_ms": "median time to answer one question",
     "latency_p95_ms": "95th percentile of the time to answer",
     "questions": "questions in the golden set",
+    "latency_p99_ms": "99th percentile of the time to answer",
+    "answerable_answered": "share of answerable questions answered",
+    "confidence_auc": "chance that an answer holding a gold answer is more confident than one "
+    "that does not (0.5: no better than chance)",
+    "answerable_auc": "chance that an answerable question gets more confidence than an "
+    "unanswerable one",
+    "ece": "expected calibration error: count-weighted gap between confidence and the share "
+    "of answers holding the answer, over 10 bins",
+    "unanswerable_refused_at_95": "unanswerable questions refused at the highest threshold "
+    "that still answers 95 % of the answerable ones",
+    "threshold_at_95": "that threshold",
 }
 
 
@@ -68,6 +86,8 @@ def markdown(report: Report, comparison: dict[str, Any] | None = None) -> str:
         "# Evaluation",
         "",
         f"Abstention threshold: {'the server' if report.threshold is None else report.threshold}",
+        "",
+        f"Answer scorer: {report.scorer or 'unknown'}",
         "",
         "| metric | value |",
         "| --- | --- |",
@@ -139,6 +159,40 @@ def calibration_svg(report: Report, width: int = 640, height: int = 160) -> str:
     return "".join(parts)
 
 
+def reliability_svg(report: Report, size: int = 220) -> str:
+    """The reliability diagram: share of answers holding the answer against the mean
+    confidence of each bin (the diagonal is perfect calibration; dot area ∝ count)."""
+    if not report.reliability:
+        return ""
+    pad, span = 30, size - 40
+    total = max(sum(n for *_, n in report.reliability), 1)
+
+    def at(v: float) -> float:
+        return pad + max(0.0, min(1.0, v)) * span
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
+        'aria-label="reliability diagram: accuracy against confidence">',
+        f'<line x1="{pad}" y1="{at(0):.0f}" x2="{at(1):.0f}" y2="{pad}" stroke="#999" '
+        'stroke-dasharray="4 3" transform="translate(0 0)"/>',
+        f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" stroke="#555"/>',
+    ]
+    for mean, share, n in report.reliability:
+        r = 2 + 10 * (n / total) ** 0.5
+        cy = pad + span - share * span
+        parts.append(
+            f'<circle cx="{at(mean):.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="#1f77b4" '
+            f'fill-opacity="0.7"><title>confidence {mean}: {share} hold the answer '
+            f"({n})</title></circle>"
+        )
+    parts += [
+        f'<text x="{pad}" y="{size - 6}" font-size="11">confidence →</text>',
+        '<text x="2" y="20" font-size="11">share correct</text>',
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
 def html_page(report: Report, comparison: dict[str, Any] | None = None) -> str:
     """The report as one self-contained page: metrics with their definitions, the
     confidence plot, and every question with its expected facts (failures can be shown alone,
@@ -168,8 +222,10 @@ body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding
 table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:4px;
 vertical-align:top;font-size:14px}}tr.bad{{background:#fde8e8}}
 #failures:checked ~ table tr.ok{{display:none}}</style></head><body>
-<h1>Evaluation</h1><table><tr><th>metric</th><th>value</th><th>meaning</th></tr>{rows}</table>
-<h2>Answer confidence</h2>{calibration_svg(report)}{extra}
+<h1>Evaluation</h1><p>Answer scorer: {html.escape(report.scorer or "unknown")};
+threshold: {report.threshold}</p>
+<table><tr><th>metric</th><th>value</th><th>meaning</th></tr>{rows}</table>
+<h2>Answer confidence</h2>{calibration_svg(report)}{reliability_svg(report)}{extra}
 <h2>Questions</h2><input type="checkbox" id="failures">
 <label for="failures">show failures only</label>
 <table><tr><th>id</th><th>question</th><th>confidence</th><th>rank</th><th>failure</th>

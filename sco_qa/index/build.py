@@ -84,6 +84,7 @@ def _write_build(
     embedder: Embedder,
     params: ChunkingParams,
     ann_threshold: int,
+    scorer: str,
 ) -> tuple[dict[str, Any], list[str]]:
     chunks, sentences = chunk_corpus(docs, params)
     truncated = _truncated(embedder, chunks, sentences)
@@ -110,6 +111,7 @@ def _write_build(
         "chunking": asdict(params),
         "dense_index": asdict(dense),
         "counts": {"documents": len(docs), "passages": len(chunks), "sentences": len(sentences)},
+        "answer_scorer": scorer,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checksums": {n: durable.sha256_file(folder / n) for n in sorted(names)},
     }
@@ -123,16 +125,18 @@ def build_index(
     params: ChunkingParams = ChunkingParams(),
     ann_threshold: int = ANN_THRESHOLD,
     docs: list[Document] | None = None,
+    scorer: str = "",
 ) -> BuildReport:
     """Chunk, embed and index ``corpus_dir`` (or ``docs`` already read from it); switch
-    ``index_dir`` to the new build atomically."""
+    ``index_dir`` to the new build atomically. ``scorer`` names the answer scorer in use,
+    for the manifest."""
     started = time.perf_counter()
     docs = load_corpus(corpus_dir) if docs is None else docs
     index_dir.mkdir(parents=True, exist_ok=True)
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     folder.mkdir()
     try:
-        manifest, truncated = _write_build(folder, docs, embedder, params, ann_threshold)
+        manifest, truncated = _write_build(folder, docs, embedder, params, ann_threshold, scorer)
         durable.write_synced(folder / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
         durable.fsync_dir(folder)
         _switch_current(index_dir, folder.name)

@@ -147,6 +147,7 @@ def ensure_index(
     ann_threshold: int = ANN_THRESHOLD,
     docs: list[Document] | None = None,
     model: Embedder | None = None,
+    scorer: str = "",
 ) -> bool:
     """Build the index when it is missing or stale (or built by another ``model``); True
     when a build was made. ``embedder`` is called only when a build is needed."""
@@ -155,7 +156,7 @@ def ensure_index(
     if reason is None:
         return False
     log.warning("%s; building the index", reason)
-    build_index(corpus_dir, index_dir, embedder(), params, ann_threshold, docs)
+    build_index(corpus_dir, index_dir, embedder(), params, ann_threshold, docs, scorer)
     return True
 
 
@@ -166,10 +167,13 @@ def open_index(
     params: ChunkingParams = ChunkingParams(),
     rebuild: bool = True,
     ann_threshold: int = ANN_THRESHOLD,
+    scorer: str = "",
 ) -> Index:
     """Load the index, building it first when missing, stale or cut differently (if
     ``rebuild``); without ``rebuild`` a missing or stale index is an error."""
     docs = load_corpus(corpus_dir)
     if rebuild:
-        ensure_index(corpus_dir, index_dir, lambda: embedder, params, ann_threshold, docs, embedder)
+        ensure_index(
+            corpus_dir, index_dir, lambda: embedder, params, ann_threshold, docs, embedder, scorer
+        )
     return load_index(corpus_dir, index_dir, embedder, docs)
