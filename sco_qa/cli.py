@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,7 +18,7 @@ from . import training
 from .answer import MODEL_FILE, load_scorer
 from .api.schemas import AnswerOut, PassageOut, TurnIn
 from .config import Settings, load_settings
-from .corpus import load_corpus
+from .corpus import load_corpus, read_corpus
 from .embedding import load_embedder, model_path
 from .engine import Engine, chunking_params
 from .errors import ScoQaError
@@ -32,9 +33,15 @@ from .evaluation import (
     trade_offs,
     write_reports,
 )
-from .index import build_index, ensure_index
+from .index import (
+    build_index,
+    current_build,
+    ensure_index,
+    read_manifest,
+    rebuild_reason,
+)
 from .logs import configure_logging
-from .records import Turn
+from .records import Skipped, Turn
 
 SQUAD = Path("benchmarks/data/squad2-dev-part.json")
 RESULTS = Path("benchmarks/results")
@@ -52,6 +59,7 @@ EXAMPLES = {
     "  sco-qa eval --calibrate --golden my-questions.jsonl\n"
     "  sco-qa eval --squad benchmarks/data/squad2-dev-part.json --articles Normans",
     "serve": "sco-qa serve --host 127.0.0.1 --port 8000 --workers 2",
+    "status": "sco-qa status --index index/",
     "train": "sco-qa train --data benchmarks/data/squad2-dev-part.json",
 }
 HELPS = {
@@ -60,6 +68,7 @@ HELPS = {
     "ask": "answer a question with verbatim citations",
     "eval": "evaluate against a golden question set",
     "serve": "serve the HTTP API and the chat page",
+    "status": "show what the index holds, what it skipped and whether it is current",
     "train": "train the answer scorer on SQuAD articles (leave-one-article-out figures)",
 }
 
@@ -104,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help='earlier turns, a JSON file: [{"question": …, "answer": …}, …] (oldest first)',
     )
+    cmds["index"].add_argument(
+        "--strict", action="store_true", help="fail, building nothing, if any file is skipped"
+    )
+    cmds["status"].add_argument("--json", action="store_true", help="print JSON, for programs")
     ev = cmds["eval"]
     ev.add_argument("--golden", type=Path, help="golden set (default: CORPUS/golden.jsonl)")
     ev.add_argument("--url", help="evaluate a running server, e.g. http://127.0.0.1:8000")
@@ -159,25 +172,67 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def _print_skipped(skipped: Sequence[Skipped] | Sequence[dict[str, str]]) -> None:
+    for s in skipped:
+        path, reason = (s["path"], s["reason"]) if isinstance(s, dict) else (s.path, s.reason)
+        print(f"  skipped {path}: {reason}")
+
+
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    """Build the index and say what went in."""
+    """Build the index and say what went in and what did not."""
+    corpus = read_corpus(settings.corpus_dir, settings.max_file_bytes)
+    if args.strict and corpus.skipped:
+        _print_skipped(corpus.skipped)
+        raise ScoQaError(
+            f"{len(corpus.skipped)} files of {settings.corpus_dir} cannot be indexed "
+            "(--strict): fix or remove them"
+        )
     report = build_index(
         settings.corpus_dir,
         settings.index_dir,
         load_embedder(settings),
         chunking_params(settings),
         settings.ann_threshold,
+        corpus,
         scorer=load_scorer().version,
     )
+    for path in report.files:
+        print(f"  indexed {Path(path).relative_to(settings.corpus_dir)}")
+    _print_skipped(report.skipped)
     print(
-        f"indexed {report.documents} documents: {report.passages} passages, "
-        f"{report.sentences} sentences in {report.seconds:.1f} s → {report.path}"
+        f"indexed {report.documents} documents ({len(report.skipped)} files skipped): "
+        f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
+        f"→ {report.path}"
     )
     if report.truncated:
         print(
             f"warning: {len(report.truncated)} pieces exceed the model's input and are cut: "
             + ", ".join(report.truncated)
         )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Say what the live index holds, what it skipped, and whether it is current."""
+    folder = current_build(settings.index_dir)
+    m = read_manifest(folder)
+    corpus = read_corpus(settings.corpus_dir, settings.max_file_bytes)
+    reason = rebuild_reason(
+        settings.index_dir, corpus, settings.corpus_dir, chunking_params(settings)
+    )
+    if args.json:
+        print_json({"build": folder.name, **m, "current": reason is None, "stale": reason})
+        return 0
+    counts = m["counts"]
+    print(f"index {folder} built {m['built_at']}, answer scorer {m.get('answer_scorer') or '-'}")
+    print(
+        f"{counts['documents']} documents, {counts['passages']} passages, "
+        f"{counts['sentences']} sentences"
+    )
+    for doc_id, info in m["corpus"].get("files", {}).items():
+        print(f"  {doc_id}: {info['title']}")
+    _print_skipped(m["corpus"].get("skipped", []))
+    print("current with the corpus" if reason is None else f"stale: {reason}")
     return 0
 
 
@@ -364,5 +419,6 @@ COMMANDS = {
     "ask": cmd_ask,
     "eval": cmd_eval,
     "serve": cmd_serve,
+    "status": cmd_status,
     "train": cmd_train,
 }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from .errors import ConfigError
 
@@ -40,9 +41,18 @@ class Settings(BaseSettings):
     passage_max_chars: int = Field(700, ge=100, le=5000)
     passage_overlap: int = Field(1, ge=0, le=3, description="sentences shared by split passages")
     auto_rebuild: bool = Field(True, description="rebuild a stale index instead of failing")
-    cors_origins: list[str] = Field(default_factory=list)
+    # NoDecode: a comma-separated list is split by the validator below, not read as JSON
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    title: str | None = Field(None, max_length=200, description="the chat page's title")
+    subtitle: str | None = Field(None, max_length=500, description="the line under the title")
+    examples: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="example questions on the chat page (comma-separated)"
+    )
     ann_threshold: int = Field(
         50_000, ge=1, description="passages from which the dense index is IVF, not exact"
+    )
+    max_file_mb: float = Field(
+        50, gt=0, le=2048, description="corpus files larger than this are skipped, with a reason"
     )
     embed_cache_size: int = Field(1024, ge=0)
     model_cache_dir: Path = Field(
@@ -56,10 +66,20 @@ class Settings(BaseSettings):
     )
     model_threads: int = Field(0, ge=0, le=64, description="0 keeps the runtime's default")
 
-    @field_validator("cors_origins", mode="before")
+    @property
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes."""
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @field_validator("cors_origins", "examples", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("not a JSON list; give a comma-separated list") from None
+        if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
@@ -68,6 +88,8 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from the environment plus overrides; a ConfigError says what is wrong."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"SCO_QA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()

@@ -27,6 +27,7 @@ from .answer import (
 )
 from .chunking import ChunkingParams
 from .config import MAX_K, Settings
+from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
 from .errors import QuestionError
 from .index import Index, open_index
@@ -107,6 +108,7 @@ class Engine:
             allow,
             settings.ann_threshold,
             scorer.version,
+            read_corpus(settings.corpus_dir, settings.max_file_bytes),
         )
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
         return cls(settings, emb, index, table, scorer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -27,6 +28,23 @@ class Document:
     text: str
     metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     path: str = ""
+    pages: tuple[int, ...] = ()  # where each page starts in ``text`` (paged formats)
+
+    def page_at(self, offset: int) -> int:
+        """The 1-based page holding ``offset``; 0 for a document without pages.
+
+        >>> Document("d", "D", "one two", pages=(0, 4)).page_at(5)
+        2
+        """
+        return bisect_right(self.pages, offset) if self.pages else 0
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file of the corpus folder that is not indexed, and why."""
+
+    path: str  # relative to the corpus folder
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class Citation:
     end: int
     quote: str
     score: float
+    page: int = 0  # the page the quote starts on; 0 for a document without pages
 
 
 @dataclass(frozen=True)

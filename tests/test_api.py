@@ -12,6 +12,7 @@ import pytest
 
 from .conftest import CORPUS, DATA
 from .live import live_server
+from .samples import write_mixed
 
 pytestmark = pytest.mark.slow
 
@@ -321,3 +322,28 @@ def test_eval_against_the_running_server(base: str, tmp_path: Path) -> None:
     report = json.loads((tmp_path / "eval.json").read_text())
     assert report["metrics"]["faithfulness"] == 1.0  # checked against /documents/{id}
     assert report["metrics"]["accuracy"] >= 0.86  # the floor of tests/test_evaluation.py
+
+
+def test_site_favicon_and_skipped_files(base: str, tmp_path: Path) -> None:
+    site = httpx.get(f"{base}/site").json()
+    assert site["title"] == "Ask the document" and site["documents"] == 1
+    assert "How Kazakhstan’s SCO Chairmanship" in site["subtitle"] and site["examples"]
+    icon = httpx.get(f"{base}/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg")
+    corpus = write_mixed(tmp_path / "corpus")
+    (corpus / "scan.png").write_bytes(b"\x89PNG")
+    env = {"SCO_QA_TITLE": "Staff handbook", "SCO_QA_EXAMPLES": "Where do I park?, Holidays?"}
+    with live_server(corpus, tmp_path / "index", env=env) as url:
+        listed = httpx.get(f"{url}/documents").json()
+        assert len(listed["documents"]) == 4
+        assert listed["skipped"][0]["path"] == "scan.png"
+        assert listed["skipped"][0]["reason"].startswith("unsupported type")
+        pdf = httpx.get(f"{url}/documents/handbook/giftcards").json()
+        assert pdf["metadata"]["format"] == "pdf" and len(pdf["pages"]) == 2
+        site = httpx.get(f"{url}/site").json()
+        assert site["title"] == "Staff handbook"
+        assert site["examples"] == ["Where do I park?", "Holidays?"]
+        answer = ask(url, question="How long are gift cards valid after the purchase?").json()
+        c = answer["citations"][0]
+        assert (c["doc_id"], c["page"]) == ("handbook/giftcards", 1)
+        assert pdf["text"][c["start"] : c["end"]] == c["quote"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import CORPUS
+from .samples import write_mixed
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,8 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cli-index")
     done = sco_qa("index", index=folder)
     assert done.returncode == 0, done.stderr
-    assert "indexed 1 documents: 23 passages" in done.stdout
+    assert "indexed 1 documents (0 files skipped): 23 passages" in done.stdout
+    assert "  indexed sco-kazakhstan.md" in done.stdout
     return folder
 
 
@@ -173,3 +175,29 @@ def test_squad_benchmark_end_to_end_on_one_article(tmp_path: Path) -> None:
     assert report["scorer"].startswith("lr-") and report["reliability"]
     page = (tmp_path / "eval.html").read_text()
     assert "reliability diagram" in page
+
+
+def test_index_lists_every_file_and_strict_refuses_skips(tmp_path: Path) -> None:
+    corpus = write_mixed(tmp_path / "corpus")
+    (corpus / "scan.png").write_bytes(b"\x89PNG")
+    strict = sco_qa("index", "--strict", index=tmp_path / "index", corpus=corpus)
+    assert strict.returncode == 1 and "--strict" in strict.stderr
+    assert "skipped scan.png: unsupported type" in strict.stdout
+    assert not (tmp_path / "index" / "CURRENT").exists()  # nothing was built
+    done = sco_qa("index", index=tmp_path / "index", corpus=corpus)
+    assert done.returncode == 0, done.stderr
+    for name in ("handbook/giftcards.pdf", "office/holidays.docx", "notes.md"):
+        assert f"  indexed {name}" in done.stdout
+    assert "skipped scan.png: unsupported type" in done.stdout
+    assert "indexed 4 documents (1 files skipped)" in done.stdout
+    status = sco_qa("status", index=tmp_path / "index", corpus=corpus)
+    assert status.returncode == 0 and "current with the corpus" in status.stdout
+    assert "handbook/giftcards: Gift cards" in status.stdout and "scan.png" in status.stdout
+    (corpus / "notes.md").write_text("Changed.", encoding="utf-8")
+    stale = sco_qa("status", "--json", index=tmp_path / "index", corpus=corpus)
+    report = json.loads(stale.stdout)
+    assert report["current"] is False and "changed ['notes']" in report["stale"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = sco_qa("index", index=tmp_path / "index2", corpus=empty)
+    assert nothing.returncode == 1 and "no document to index" in nothing.stderr

@@ -4,12 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from sco_qa import Engine, IndexStateError, QuestionError, load_settings
+from sco_qa import CorpusError, Engine, IndexStateError, QuestionError, load_settings
 from sco_qa.api.schemas import AnswerOut, PassageOut
 from sco_qa.records import Turn
 
 from .conftest import assert_faithful
 from .fakes import FakeEmbedder
+from .samples import write_mixed
 
 
 def test_ask_quotes_the_document_exactly(fake_engine: Engine) -> None:
@@ -41,13 +42,34 @@ def test_follow_up_folds_in_the_previous_question(fake_engine: Engine) -> None:
     assert not fake_engine.ask("And when?").answered  # alone, it names nothing to look for
 
 
-def test_empty_corpus_gives_no_hits(tmp_path: Path) -> None:
+def test_an_empty_corpus_is_an_error_that_says_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "scan.png").write_bytes(b"x")
     settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
-    empty = Engine.open(settings, FakeEmbedder())
-    assert empty.search("anything") == []
-    answer = empty.ask("anything at all?")
-    assert not answer.answered and answer.citations == () and answer.passages == ()
+    with pytest.raises(CorpusError, match=r"no document to index .*add \.md, \.txt, \.pdf") as e:
+        Engine.open(settings, FakeEmbedder())
+    assert "scan.png: unsupported type" in str(e.value)
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_answers_from_every_kind_of_document(tmp_path: Path) -> None:
+    corpus = write_mixed(tmp_path / "corpus")
+    (corpus / "photo.png").write_bytes(b"x")
+    # fake vectors: what is checked is where quotes come from, not whether to refuse
+    settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", abstain_threshold=0)
+    engine = Engine.open(settings, FakeEmbedder())
+    for question, doc_id, page in [
+        ("How long are gift cards valid after purchase?", "handbook/giftcards", 1),
+        ("Who replaces the balance of a lost gift card?", "handbook/giftcards", 2),
+        ("How many days of paid holiday does every employee get?", "office/holidays", 0),
+        ("Where are the charging points for electric cars?", "office/html-only/parking", 0),
+    ]:
+        answer = engine.ask(question)
+        assert_faithful(engine, answer)
+        assert answer.citations, question
+        assert (answer.citations[0].doc_id, answer.citations[0].page) == (doc_id, page)
+    skipped = engine.index.manifest["corpus"]["skipped"]
+    assert skipped == [{"path": "photo.png", "reason": skipped[0]["reason"]}]
 
 
 def test_wire_shape_round_trips_to_records(fake_engine: Engine) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from .conftest import CORPUS
 from .live import live_server
+from .samples import write_mixed
 
 CHROMIUM = Path(os.environ.get("SCO_QA_CHROMIUM", "/usr/bin/chromium"))
 FLAGS = [
@@ -194,3 +195,62 @@ def test_hostile_text_runs_no_script(browser, embedder, tmp_path: Path) -> None:
         assert "<script>" in pg.locator("#doc").inner_text()  # shown as text
         context.close()
     shutil.rmtree(tmp_path / "index", ignore_errors=True)
+
+
+def marked(page, quote: str) -> None:
+    """Wait until exactly ``quote`` is highlighted in the document panel."""
+    page.wait_for_function(
+        "q => [...document.querySelectorAll('#doc mark.hl')]"
+        ".map(m => m.textContent).join('') === q",
+        arg=quote,
+        timeout=10_000,
+    )
+
+
+MIXED_QUESTIONS = [
+    ("How long are gift cards valid after purchase?", "handbook/giftcards", "page 1"),
+    ("Where can visitors park at the Riverside office?", "office/html-only/parking", ""),
+    ("How many days of paid holiday does every employee get?", "office/holidays", ""),
+    ("How much water does the kettle hold?", "notes", ""),
+    ("When are expense claims due?", "claims", ""),
+]
+
+
+def test_a_folder_of_every_kind_of_document(browser, tmp_path: Path, shots) -> None:
+    corpus = write_mixed(tmp_path / "corpus")
+    (corpus / "claims.txt").write_text(
+        "Expense claims\n\nExpense claims are due within 30 days of the purchase.\n", "utf-8"
+    )
+    (corpus / "scan.png").write_bytes(b"\x89PNG")
+    env = {"SCO_QA_ABSTAIN_THRESHOLD": "0"}  # what is checked here is where quotes come from
+    with live_server(corpus, tmp_path / "index", env=env) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        pg = context.new_page()
+        pg.goto(url + "/")
+        pg.wait_for_selector("#doc p[data-start]")
+        assert pg.locator("#site-title").inner_text() == "Ask the documents"
+        assert "6 documents" not in pg.locator("#site-subtitle").inner_text()
+        assert "5 documents" in pg.locator("#site-subtitle").inner_text()
+        assert pg.locator("#example-list button").count() >= 1
+        assert pg.locator("#doc-picker option").count() == 5
+        assert "scan.png: unsupported type" in (pg.locator("#skipped-list").text_content() or "")
+        assert pg.title().startswith("sco-qa — Ask the documents")
+        pg.locator("#doc-picker").select_option("notes")
+        pg.wait_for_selector("#doc[data-doc-id='notes']")
+        assert pg.locator("#doc").inner_text().count("Kitchen") == 1  # the title once
+        for question, doc_id, where in MIXED_QUESTIONS:
+            ask(pg, question)
+            answer = pg.locator(".msg.answer").last
+            quote = answer.locator(".quote").first.text_content()
+            marked(pg, quote)  # the first citation is highlighted at once
+            assert pg.get_attribute("#doc", "data-doc-id") == doc_id
+            assert pg.input_value("#doc-picker") == doc_id
+            source = answer.locator("button.source-link").first
+            assert where in source.inner_text()
+            pg.locator("#doc-picker").select_option(index=0 if doc_id != "notes" else 1)
+            source.click()  # the source line opens the quote too
+            marked(pg, quote)
+            assert pg.get_attribute("#doc", "data-doc-id") == doc_id
+        shots.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(shots / "mixed.png"), full_page=True)
+        context.close()

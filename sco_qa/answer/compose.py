@@ -65,6 +65,7 @@ def cite(
                 tail.end,
                 quote,
                 round(score, 4),
+                doc.page_at(head.start),
             )
         )
     return tuple(out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -209,14 +209,26 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
         hits = holder.get().search(q, k)
         return s.SearchOut(query=q, hits=[s.PassageOut.model_validate(h) for h in hits])
 
+    @app.get("/site", response_model=s.SiteOut, responses={503: ERRORS[503]})
+    def site_info() -> s.SiteOut:
+        """The chat page's title, subtitle and example questions."""
+        engine = holder.get()
+        sections = [c.section for c in engine.index.chunks]
+        return site(settings, list(engine.index.documents.values()), sections)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(WEB / "favicon.svg", media_type="image/svg+xml")
+
     @app.get("/documents", response_model=s.DocumentList, responses={503: ERRORS[503]})
     def documents() -> Any:
         """Every document: id, title, metadata and length."""
         docs = holder.get().index.documents.values()
-        return {"documents": [_summary(d) for d in docs]}
+        skipped = holder.get().index.manifest["corpus"].get("skipped", [])
+        return {"documents": [_summary(d) for d in docs], "skipped": skipped}
 
     @app.get(
-        "/documents/{doc_id}",
+        "/documents/{doc_id:path}",
         response_model=s.DocumentOut,
         responses={404: ERRORS[404], 503: ERRORS[503]},
     )
@@ -229,10 +241,33 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
         return {**_summary(doc), "text": doc.text, "blocks": blocks}
 
 
+def site(settings: Settings, documents: Sequence[Document], sections: Sequence[str]) -> s.SiteOut:
+    """What the chat page says of itself: the settings' words, or words derived from the
+    corpus it serves (its document titles and section headings)."""
+    titles = [d.title for d in documents]
+    if len(titles) == 1:
+        title, source = "Ask the document", f"“{titles[0]}”"
+    else:
+        shown = ", ".join(titles[:3]) + (", …" if len(titles) > 3 else "")
+        title, source = "Ask the documents", f"{len(titles)} documents ({shown})"
+    subtitle = f"Answers are quoted word for word from {source}, with citations you can open."
+    named = list(dict.fromkeys(x for x in sections if x))[:3]
+    examples = [f"What is said about “{x}”?" for x in named] or [
+        f"What is “{t}” about?" for t in titles[:3]
+    ]
+    return s.SiteOut(
+        title=settings.title or title,
+        subtitle=settings.subtitle or subtitle,
+        examples=settings.examples or examples,
+        documents=len(titles),
+    )
+
+
 def _summary(doc: Document) -> dict[str, Any]:
     return {
         "doc_id": doc.doc_id,
         "title": doc.title,
         "metadata": dict(doc.metadata),
         "length": len(doc.text),
+        "pages": list(doc.pages),
     }

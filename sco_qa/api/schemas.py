@@ -67,6 +67,7 @@ class CitationOut(Record):
     end: int
     quote: str = Field(description="exactly document.text[start:end]")
     score: float
+    page: int = Field(0, description="the page the quote starts on (PDF); 0 when unpaged")
 
     def to_record(self) -> Citation:
         """The record this citation was made from."""
@@ -198,6 +199,11 @@ DOC_EXAMPLE: dict[str, Any] = {
     "title": "How Kazakhstan’s SCO Chairmanship Has Navigated East-West Tensions",
     "metadata": {"credit": "Facebook/Aqorda"},
     "length": 9986,
+    "pages": [],
+}
+SKIPPED_EXAMPLE: dict[str, Any] = {
+    "path": "scans/receipt.pdf",
+    "reason": "no text layer (a scanned PDF?)",
 }
 
 
@@ -209,6 +215,14 @@ class DocumentSummary(Record):
     title: str
     metadata: dict[str, str]
     length: int
+    pages: list[int] = Field(description="where each page starts in the text (PDF); else []")
+
+
+class SkippedOut(BaseModel):
+    """A file of the corpus folder that is not indexed, and why."""
+
+    path: str = Field(description="relative to the corpus folder")
+    reason: str
 
 
 class DocumentOut(DocumentSummary):
@@ -234,8 +248,33 @@ class DocumentOut(DocumentSummary):
 class DocumentList(BaseModel):
     """Every document of the corpus."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"documents": [DOC_EXAMPLE]}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"documents": [DOC_EXAMPLE], "skipped": [SKIPPED_EXAMPLE]}]}
+    )
     documents: list[DocumentSummary]
+    skipped: list[SkippedOut] = Field(description="files not indexed, with the reason")
+
+
+class SiteOut(BaseModel):
+    """What the chat page says of itself (SCO_QA_TITLE, SCO_QA_SUBTITLE, SCO_QA_EXAMPLES,
+    or words derived from the corpus)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Ask the documents",
+                    "subtitle": "Answers are quoted word for word from 3 documents (…).",
+                    "examples": ["What is said about “Parking”?"],
+                    "documents": 3,
+                }
+            ]
+        }
+    )
+    title: str
+    subtitle: str
+    examples: list[str]
+    documents: int
 
 
 class Health(BaseModel):

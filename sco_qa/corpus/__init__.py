@@ -1,22 +1,29 @@
-"""Find and read the documents of a corpus folder."""
+"""Find and read the documents of a corpus folder: Markdown, text, PDF, HTML and Word files
+in any subfolder, each by its own reader; what cannot be read is reported with the reason."""
 
 from .discovery import (
+    MAX_FILE_BYTES,
+    READERS,
     SUFFIXES,
+    CorpusRead,
     corpus_fingerprint,
     doc_id_for,
     document_hash,
-    document_paths,
     load_corpus,
+    read_corpus,
 )
 from .markdown import parse_front_matter, read_document
 
 __all__ = [
+    "MAX_FILE_BYTES",
+    "READERS",
     "SUFFIXES",
+    "CorpusRead",
     "corpus_fingerprint",
     "doc_id_for",
     "document_hash",
-    "document_paths",
     "load_corpus",
     "parse_front_matter",
+    "read_corpus",
     "read_document",
 ]

@@ -1,48 +1,136 @@
-"""Which files of a corpus folder are documents, their ids, and the corpus fingerprint."""
+"""Which files of a corpus folder are documents: the folder is read recursively, every file
+is either read into a Document (by the reader of its type) or reported as skipped with the
+reason; one file that fails never stops the others."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CorpusError
-from ..records import Document
-from .markdown import read_document
+from ..records import Document, Skipped
+from . import html, markdown, pdf, word
 
-SUFFIXES = (".md", ".txt")
+Reader = Callable[[Path, str], Document]
+READERS: dict[str, Reader] = {
+    ".md": markdown.read_document,
+    ".markdown": markdown.read_document,
+    ".txt": markdown.read_document,
+    ".pdf": pdf.read,
+    ".html": html.read,
+    ".htm": html.read,
+    ".docx": word.read,
+}
+SUFFIXES = tuple(READERS)
+#: files larger than this are skipped (SCO_QA_MAX_FILE_MB sets it; README, "Your documents")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+#: files that belong to the corpus folder but are not documents (the golden question set)
+NOT_DOCUMENTS = ("golden.jsonl",)
 _DOC_ID = re.compile(r"[^a-z0-9]+")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CorpusRead:
+    """The documents of a corpus folder, and the files that were not read, with reasons."""
+
+    documents: list[Document]
+    skipped: list[Skipped]
 
 
 def doc_id_for(path: Path) -> str:
-    """A readable, stable id from the file name.
+    """A readable, stable id from the path relative to the corpus folder.
 
     >>> doc_id_for(Path("SCO Kazakhstan.md"))
     'sco-kazakhstan'
+    >>> doc_id_for(Path("Policies/Travel Policy.PDF"))
+    'policies/travel-policy'
     """
-    return _DOC_ID.sub("-", path.stem.lower()).strip("-") or "document"
+    parts = [*path.parent.parts, path.stem]
+    slugs = [_DOC_ID.sub("-", p.lower()).strip("-") for p in parts]
+    return "/".join(s for s in slugs if s) or "document"
 
 
-def document_paths(corpus_dir: Path) -> list[Path]:
-    """The document files of a folder (not recursive), sorted by name."""
+def _walk(corpus_dir: Path) -> tuple[list[Path], list[Skipped]]:
+    """Every file below the folder, sorted; hidden files and folders, links that lead
+    outside the folder and files of no known type are reported, not read."""
+    root = corpus_dir.resolve()
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    for folder, dirs, names in os.walk(corpus_dir):
+        here = Path(folder)
+        for d in sorted(dirs):
+            if d.startswith("."):
+                skipped.append(Skipped(str((here / d).relative_to(corpus_dir)), "hidden folder"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            path = here / name
+            rel = str(path.relative_to(corpus_dir))
+            if name in NOT_DOCUMENTS and here == corpus_dir:
+                continue
+            if name.startswith("."):
+                skipped.append(Skipped(rel, "hidden file"))
+            elif path.is_symlink() and not path.resolve().is_relative_to(root):
+                skipped.append(Skipped(rel, "a link to a file outside the corpus folder"))
+            elif path.suffix.lower() not in READERS:
+                kinds = ", ".join(SUFFIXES)
+                skipped.append(Skipped(rel, f"unsupported type (sco-qa reads {kinds})"))
+            else:
+                files.append(path)
+    return files, skipped
+
+
+def _read_one(path: Path, corpus_dir: Path, max_bytes: int) -> Document:
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise CorpusError(
+            f"too large ({size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.1f} MB, "
+            "SCO_QA_MAX_FILE_MB)"
+        )
+    if size == 0:
+        raise CorpusError("empty file")
+    doc = READERS[path.suffix.lower()](path, doc_id_for(path.relative_to(corpus_dir)))
+    if not doc.text.strip():
+        raise CorpusError("no text")
+    return doc
+
+
+def read_corpus(corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> CorpusRead:
+    """Every document below ``corpus_dir`` and every file skipped, with the reason."""
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir} does not exist; pass --corpus DIR")
-    return sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
-
-
-def load_corpus(corpus_dir: Path) -> list[Document]:
-    """Every document in ``corpus_dir``; ids must be unique."""
+    paths, skipped = _walk(corpus_dir)
     docs: list[Document] = []
     seen: dict[str, str] = {}
-    for path in document_paths(corpus_dir):
-        doc = read_document(path, doc_id_for(path))
+    for path in paths:
+        rel = str(path.relative_to(corpus_dir))
+        try:
+            doc = _read_one(path, corpus_dir, max_bytes)
+        except CorpusError as exc:
+            skipped.append(Skipped(rel, str(exc).removeprefix(f"{path}: ")))
+            continue
+        except Exception as exc:  # a reader library failing on one file must not stop the rest
+            log.warning("%s could not be read: %r", rel, exc)
+            skipped.append(Skipped(rel, f"cannot be read ({type(exc).__name__}: {exc})"))
+            continue
         if doc.doc_id in seen:
-            raise CorpusError(
-                f"{path} and {seen[doc.doc_id]} both give the id {doc.doc_id!r}; rename one"
+            skipped.append(
+                Skipped(rel, f"same id {doc.doc_id!r} as {seen[doc.doc_id]}; rename one")
             )
-        seen[doc.doc_id] = str(path)
+            continue
+        seen[doc.doc_id] = rel
         docs.append(doc)
-    return docs
+    return CorpusRead(docs, sorted(skipped, key=lambda s: s.path))
+
+
+def load_corpus(corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
+    """The documents below ``corpus_dir`` (the skipped files are in ``read_corpus``)."""
+    return read_corpus(corpus_dir, max_bytes).documents
 
 
 def document_hash(doc: Document) -> str:
@@ -54,7 +142,8 @@ def document_hash(doc: Document) -> str:
     return h.hexdigest()
 
 
-def corpus_fingerprint(docs: list[Document]) -> str:
-    """One hash for the whole corpus, independent of file order."""
+def corpus_fingerprint(docs: Sequence[Document], skipped: Sequence[Skipped] = ()) -> str:
+    """One hash for the whole corpus (and the files it skips), independent of file order."""
     lines = sorted(f"{d.doc_id} {document_hash(d)}" for d in docs)
+    lines += sorted(f"skipped {s.path} {s.reason}" for s in skipped)
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()

@@ -24,8 +24,9 @@ import numpy as np
 
 from .. import durable
 from ..chunking import ChunkingParams, chunk_corpus
-from ..corpus import load_corpus
-from ..records import Chunk, Document, Sentence
+from ..corpus import CorpusRead, read_corpus
+from ..errors import CorpusError
+from ..records import Chunk, Sentence, Skipped
 from .dense import build_dense
 from .lexical import LexicalIndex
 from .manifest import FORMAT, MANIFEST, corpus_section
@@ -48,6 +49,8 @@ class BuildReport:
     sentences: int
     seconds: float
     truncated: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()
+    files: tuple[str, ...] = ()  # the documents' source files
 
 
 # ---------------------------------------------------------------- writing
@@ -80,12 +83,13 @@ def _truncated(embedder: Embedder, chunks: list[Chunk], sentences: list[Sentence
 
 def _write_build(
     folder: Path,
-    docs: list[Document],
+    corpus: CorpusRead,
     embedder: Embedder,
     params: ChunkingParams,
     ann_threshold: int,
     scorer: str,
 ) -> tuple[dict[str, Any], list[str]]:
+    docs = corpus.documents
     chunks, sentences = chunk_corpus(docs, params)
     truncated = _truncated(embedder, chunks, sentences)
     pvec = embedder.embed([c.text for c in chunks], progress=True)
@@ -107,7 +111,7 @@ def _write_build(
     manifest = {
         "format": FORMAT,
         "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
-        "corpus": corpus_section(docs),
+        "corpus": corpus_section(corpus),
         "chunking": asdict(params),
         "dense_index": asdict(dense),
         "counts": {"documents": len(docs), "passages": len(chunks), "sentences": len(sentences)},
@@ -124,19 +128,21 @@ def build_index(
     embedder: Embedder,
     params: ChunkingParams = ChunkingParams(),
     ann_threshold: int = ANN_THRESHOLD,
-    docs: list[Document] | None = None,
+    corpus: CorpusRead | None = None,
     scorer: str = "",
 ) -> BuildReport:
-    """Chunk, embed and index ``corpus_dir`` (or ``docs`` already read from it); switch
+    """Chunk, embed and index ``corpus_dir`` (or ``corpus`` already read from it); switch
     ``index_dir`` to the new build atomically. ``scorer`` names the answer scorer in use,
-    for the manifest."""
+    for the manifest. A corpus with no readable document is an error."""
     started = time.perf_counter()
-    docs = load_corpus(corpus_dir) if docs is None else docs
+    corpus = read_corpus(corpus_dir) if corpus is None else corpus
+    if not corpus.documents:
+        raise CorpusError(no_documents(corpus_dir, corpus))
     index_dir.mkdir(parents=True, exist_ok=True)
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     folder.mkdir()
     try:
-        manifest, truncated = _write_build(folder, docs, embedder, params, ann_threshold, scorer)
+        manifest, truncated = _write_build(folder, corpus, embedder, params, ann_threshold, scorer)
         durable.write_synced(folder / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
         durable.fsync_dir(folder)
         _switch_current(index_dir, folder.name)
@@ -152,6 +158,17 @@ def build_index(
         counts["sentences"],
         time.perf_counter() - started,
         tuple(truncated),
+        tuple(corpus.skipped),
+        tuple(d.path for d in corpus.documents),
+    )
+
+
+def no_documents(corpus_dir: Path, corpus: CorpusRead) -> str:
+    """What an empty corpus error says."""
+    skipped = "".join(f"\n  {s.path}: {s.reason}" for s in corpus.skipped)
+    return (
+        f"no document to index in {corpus_dir}: add .md, .txt, .pdf, .html or .docx files "
+        f"(or pass --corpus DIR)" + (f"; skipped:{skipped}" if skipped else "")
     )
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..chunking import ChunkingParams
-from ..corpus import load_corpus
+from ..corpus import CorpusRead, read_corpus
 from ..errors import IndexStateError, StaleIndexError
 from ..records import Chunk, Document, Sentence
 from .build import ANN_THRESHOLD, CURRENT, build_index
@@ -90,16 +90,16 @@ def load_index(
     corpus_dir: Path,
     index_dir: Path,
     embedder: Embedder | None = None,
-    docs: list[Document] | None = None,
+    corpus: CorpusRead | None = None,
 ) -> Index:
     """Load and verify the live index against the corpus; never returns a partial index."""
     folder = current_build(index_dir)
     manifest = read_manifest(folder)
     check_model(manifest, embedder, index_dir)
     verify_checksums(folder, manifest)
-    docs = load_corpus(corpus_dir) if docs is None else docs
-    check_fresh(manifest, docs, corpus_dir, index_dir)
-    by_id = {d.doc_id: d for d in docs}
+    corpus = read_corpus(corpus_dir) if corpus is None else corpus
+    check_fresh(manifest, corpus, corpus_dir, index_dir)
+    by_id = {d.doc_id: d for d in corpus.documents}
     chunks, sentences = _load_records(folder, by_id)
     dense, pvec, svec = _load_arrays(folder)
     lexical = LexicalIndex.load(folder / "bm25", len(chunks))
@@ -116,7 +116,7 @@ def load_index(
 
 def rebuild_reason(
     index_dir: Path,
-    docs: list[Document],
+    corpus: CorpusRead,
     corpus_dir: Path,
     params: ChunkingParams,
     embedder: Embedder | None = None,
@@ -131,7 +131,7 @@ def rebuild_reason(
     manifest = read_manifest(current_build(index_dir))
     try:
         check_model(manifest, embedder, index_dir)
-        check_fresh(manifest, docs, corpus_dir, index_dir)
+        check_fresh(manifest, corpus, corpus_dir, index_dir)
     except StaleIndexError as exc:
         return str(exc)
     if manifest.get("chunking") != asdict(params):
@@ -145,18 +145,18 @@ def ensure_index(
     embedder: Callable[[], Embedder],
     params: ChunkingParams = ChunkingParams(),
     ann_threshold: int = ANN_THRESHOLD,
-    docs: list[Document] | None = None,
+    corpus: CorpusRead | None = None,
     model: Embedder | None = None,
     scorer: str = "",
 ) -> bool:
     """Build the index when it is missing or stale (or built by another ``model``); True
     when a build was made. ``embedder`` is called only when a build is needed."""
-    docs = load_corpus(corpus_dir) if docs is None else docs
-    reason = rebuild_reason(index_dir, docs, corpus_dir, params, model)
+    corpus = read_corpus(corpus_dir) if corpus is None else corpus
+    reason = rebuild_reason(index_dir, corpus, corpus_dir, params, model)
     if reason is None:
         return False
     log.warning("%s; building the index", reason)
-    build_index(corpus_dir, index_dir, embedder(), params, ann_threshold, docs, scorer)
+    build_index(corpus_dir, index_dir, embedder(), params, ann_threshold, corpus, scorer)
     return True
 
 
@@ -168,12 +168,13 @@ def open_index(
     rebuild: bool = True,
     ann_threshold: int = ANN_THRESHOLD,
     scorer: str = "",
+    corpus: CorpusRead | None = None,
 ) -> Index:
     """Load the index, building it first when missing, stale or cut differently (if
     ``rebuild``); without ``rebuild`` a missing or stale index is an error."""
-    docs = load_corpus(corpus_dir)
+    corpus = read_corpus(corpus_dir) if corpus is None else corpus
     if rebuild:
         ensure_index(
-            corpus_dir, index_dir, lambda: embedder, params, ann_threshold, docs, embedder, scorer
+            corpus_dir, index_dir, lambda: embedder, params, ann_threshold, corpus, embedder, scorer
         )
-    return load_index(corpus_dir, index_dir, embedder, docs)
+    return load_index(corpus_dir, index_dir, embedder, corpus)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import durable
-from ..corpus import corpus_fingerprint, document_hash
+from ..corpus import CorpusRead, corpus_fingerprint, document_hash
 from ..errors import IndexStateError, StaleIndexError
-from ..records import Document
 
 if TYPE_CHECKING:
     from ..embedding import Embedder
@@ -62,10 +61,11 @@ def check_model(manifest: dict[str, Any], embedder: Embedder | None, index_dir: 
 
 
 def check_fresh(
-    manifest: dict[str, Any], docs: list[Document], corpus_dir: Path, index_dir: Path
+    manifest: dict[str, Any], corpus: CorpusRead, corpus_dir: Path, index_dir: Path
 ) -> None:
     """The corpus is the one the index was built from; a StaleIndexError says what changed."""
-    if manifest["corpus"]["fingerprint"] == corpus_fingerprint(docs):
+    docs = corpus.documents
+    if manifest["corpus"]["fingerprint"] == corpus_fingerprint(docs, corpus.skipped):
         return
     built = set(manifest["corpus"]["documents"])
     now = {d.doc_id for d in docs}
@@ -75,15 +75,21 @@ def check_fresh(
         if manifest["corpus"]["documents"].get(d.doc_id) not in (None, document_hash(d))
     )
     detail = f"added {sorted(now - built)}, removed {sorted(built - now)}, changed {changed}"
+    if not (now - built or built - now or changed):
+        detail = "the files it skips changed"
     raise StaleIndexError(
         f"the corpus in {corpus_dir} changed since the index was built ({detail}); "
         f"{rebuild_hint(index_dir)}"
     )
 
 
-def corpus_section(docs: list[Document]) -> dict[str, Any]:
-    """The manifest's record of the corpus: its fingerprint and every document's hash."""
+def corpus_section(corpus: CorpusRead) -> dict[str, Any]:
+    """The manifest's record of the corpus: its fingerprint, every document's hash, source
+    file and title, and every file skipped with the reason."""
+    docs = corpus.documents
     return {
-        "fingerprint": corpus_fingerprint(docs),
+        "fingerprint": corpus_fingerprint(docs, corpus.skipped),
         "documents": {d.doc_id: document_hash(d) for d in docs},
+        "files": {d.doc_id: {"path": d.path, "title": d.title} for d in docs},
+        "skipped": [{"path": s.path, "reason": s.reason} for s in corpus.skipped],
     }

@@ -1,11 +1,6 @@
 // sco-qa chat page. Every string from the corpus or the user goes in as text, never as HTML.
 "use strict";
 
-const EXAMPLES = [
-  "Which organizations is Kazakhstan chairing this year?",
-  "What are the “three evils” the SCO fights?",
-  "How much is the EU investing in the Middle Corridor?",
-];
 const MAX_TURNS = 10;
 
 const state = { history: [], docs: new Map(), busy: false };
@@ -45,7 +40,7 @@ async function getJSON(url, options) {
   return body;
 }
 
-// ---------------------------------------------------------------- the article panel
+// ---------------------------------------------------------------- the document panel
 
 async function loadDocument(docId) {
   if (!state.docs.has(docId)) {
@@ -53,6 +48,7 @@ async function loadDocument(docId) {
   }
   const doc = state.docs.get(docId);
   if ($("doc").dataset.docId !== docId) renderDocument(doc);
+  $("doc-picker").value = docId;
   return doc;
 }
 
@@ -65,17 +61,18 @@ function renderDocument(doc) {
   if (doc.metadata.standfirst) {
     article.append(el("p", { class: "standfirst", text: doc.metadata.standfirst }));
   }
-  for (const block of doc.blocks) {
+  doc.blocks.forEach((block, i) => {
     const text = doc.text.slice(block.start, block.end);
     const tag = block.kind === "heading" ? "h4" : "p";
     const shown = block.kind === "heading" ? text.replace(/^#+\s*/, "") : text;
+    if (i === 0 && block.kind === "heading" && shown.trim() === doc.title.trim()) return;  // shown once
     article.append(el(tag, {
       "data-start": String(block.start),
       "data-end": String(block.end),
       "data-kind": block.kind,
       text: shown,
     }));
-  }
+  });
 }
 
 function clearHighlight() {
@@ -126,7 +123,7 @@ function citationChip(c) {
   return el("button", {
     type: "button",
     class: "chip",
-    "aria-label": `Show citation ${c.n} in the article`,
+    "aria-label": `Show citation ${c.n} in its document`,
     "data-n": String(c.n),
     onclick: () => showSpan(c.doc_id, c.start, c.end),
   }, `[${c.n}]`);
@@ -143,7 +140,7 @@ function renderAnswer(answer) {
         onclick: () => showSpan(p.doc_id, p.start, p.end),
       }, label)));
     }
-    return addMessage("bot not-found", "Not in the article",
+    return addMessage("bot not-found", "Not in the documents",
       el("p", { text: answer.answer }), el("p", { class: "related-title", text: "Related passages:" }), related);
   }
   const parts = [];
@@ -152,8 +149,13 @@ function renderAnswer(answer) {
   }
   const sources = el("ul", { class: "cite-list" });
   for (const c of answer.citations) {
-    const where = [c.section || "Introduction", `paragraph ${c.paragraph}`].join(", ");
-    sources.append(el("li", { text: `[${c.n}] ${c.title} — ${where}` }));
+    const where = [c.section || "Introduction", `paragraph ${c.paragraph}`];
+    if (c.page) where.push(`page ${c.page}`);
+    sources.append(el("li", {}, el("button", {
+      type: "button",
+      class: "source-link",
+      onclick: () => showSpan(c.doc_id, c.start, c.end),
+    }, `[${c.n}] ${c.title} — ${where.join(", ")}`)));
   }
   return addMessage("bot answer", "Answer", el("p", {}, ...parts), sources);
 }
@@ -163,7 +165,7 @@ async function ask(question) {
   state.busy = true;
   $("send").disabled = true;
   addMessage("user", "You", question);
-  const loading = addMessage("bot loading", "Searching", "Looking through the article…");
+  const loading = addMessage("bot loading", "Searching", "Looking through the documents…");
   loading.setAttribute("aria-busy", "true");
   try {
     const answer = await getJSON("/ask", {
@@ -175,7 +177,7 @@ async function ask(question) {
     renderAnswer(answer);
     state.history.push({ question: answer.question, answer: answer.answer });
     const first = answer.answered ? answer.citations[0] : null;
-    if (first) await loadDocument(first.doc_id);
+    if (first) await showSpan(first.doc_id, first.start, first.end);
   } catch (err) {
     loading.remove();
     addMessage("bot error", "Error", el("p", { role: "alert", text: err.message }));
@@ -195,14 +197,28 @@ function submit(event) {
   ask(question);
 }
 
+function showSite(site) {
+  $("site-title").textContent = site.title;
+  $("site-subtitle").textContent = site.subtitle;
+  document.title = `sco-qa — ${site.title}`;
+  $("example-list").replaceChildren(...site.examples.map((text) => el("li", {}, el("button", {
+    type: "button",
+    onclick: () => ask(text),
+  }, text))));
+}
+
+function showDocumentList(list) {
+  const picker = $("doc-picker");
+  picker.replaceChildren(...list.documents.map((d) => el("option", { value: d.doc_id, text: d.title })));
+  $("doc-list").hidden = list.documents.length < 2;
+  const skipped = list.skipped || [];
+  $("skipped").hidden = skipped.length === 0;
+  $("skipped-list").replaceChildren(...skipped.map((s) => el("li", { text: `${s.path}: ${s.reason}` })));
+}
+
 async function init() {
-  for (const text of EXAMPLES) {
-    $("example-list").append(el("li", {}, el("button", {
-      type: "button",
-      onclick: () => ask(text),
-    }, text)));
-  }
   $("ask-form").addEventListener("submit", submit);
+  $("doc-picker").addEventListener("change", (event) => loadDocument(event.target.value));
   $("question").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submit(event);
   });
@@ -212,7 +228,9 @@ async function init() {
 
 async function showFirstDocument(tries) {
   try {
+    showSite(await getJSON("/site"));
     const list = await getJSON("/documents");
+    showDocumentList(list);
     if (list.documents.length) await loadDocument(list.documents[0].doc_id);
   } catch (err) {
     $("doc").replaceChildren(el("p", { class: "error", text: err.message }));
