@@ -59,6 +59,7 @@ bench: install
 	$(VENV)/python benchmarks/http_load.py --threads 1
 	$(VENV)/python benchmarks/nginx_replicas.py --replicas 2
 	$(VENV)/python benchmarks/scale.py
+	$(VENV)/python benchmarks/switch_load.py
 	$(VENV)/sco-qa eval --report benchmarks/results/golden
 	$(VENV)/python benchmarks/tables.py
 

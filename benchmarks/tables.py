@@ -292,6 +292,23 @@ def squad_articles() -> str:
     return table(header, rows)
 
 
+def switch_table() -> str:
+    """scaling.md: requests answered while the index is switched."""
+    r = load("switch_load")
+    rows = [
+        [
+            r["concurrency"],
+            f"{r['switches']} + {r['rollbacks']} rollback",
+            r["requests"],
+            r["errors"],
+            f"{r['latency_ms']['p50']} / {r['latency_ms']['p99']} ms",
+            ", ".join(f"{s} s" for s in r["seconds_to_serve_each_switch"]),
+        ]
+    ]
+    header = ["concurrency", "switches", "requests", "errors", "p50 / p99", "served after"]
+    return table(header, rows)
+
+
 MAKERS: dict[str, Callable[[], str]] = {
     "performance": performance,
     "time": time_table,
@@ -302,6 +319,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "evaluation": evaluation,
     "scorer": scorer_table,
     "squad": squad_articles,
+    "switch": switch_table,
 }
 
 

@@ -39,9 +39,11 @@ from .index import (
     ensure_index,
     read_manifest,
     rebuild_reason,
+    rollback,
 )
 from .logs import configure_logging
 from .records import Skipped, Turn
+from .watch import CorpusWatcher
 
 SQUAD = Path("benchmarks/data/squad2-dev-part.json")
 RESULTS = Path("benchmarks/results")
@@ -60,6 +62,7 @@ EXAMPLES = {
     "  sco-qa eval --squad benchmarks/data/squad2-dev-part.json --articles Normans",
     "serve": "sco-qa serve --host 127.0.0.1 --port 8000 --workers 2",
     "status": "sco-qa status --index index/",
+    "rollback": "sco-qa rollback --index index/",
     "train": "sco-qa train --data benchmarks/data/squad2-dev-part.json",
 }
 HELPS = {
@@ -69,6 +72,7 @@ HELPS = {
     "eval": "evaluate against a golden question set",
     "serve": "serve the HTTP API and the chat page",
     "status": "show what the index holds, what it skipped and whether it is current",
+    "rollback": "point the index at the build before the live one",
     "train": "train the answer scorer on SQuAD articles (leave-one-article-out figures)",
 }
 
@@ -140,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", help="address to listen on (SCO_QA_HOST; 127.0.0.1)")
     sv.add_argument("--port", type=int, help="port to listen on (SCO_QA_PORT; 8000)")
     sv.add_argument("--workers", type=int, help="worker processes (SCO_QA_WORKERS; 1)")
+    sv.add_argument(
+        "--watch", action="store_true", help="rebuild the index when the corpus folder changes"
+    )
     return parser
 
 
@@ -195,6 +202,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         settings.ann_threshold,
         corpus,
         scorer=load_scorer().version,
+        keep=settings.keep_builds,
     )
     for path in report.files:
         print(f"  indexed {Path(path).relative_to(settings.corpus_dir)}")
@@ -208,6 +216,25 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"warning: {len(report.truncated)} pieces exceed the model's input and are cut: "
             + ", ".join(report.truncated)
+        )
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    """Point the index at the build before the live one."""
+    before = current_build(settings.index_dir).name
+    now = rollback(settings.index_dir)
+    print(f"rolled back from {before} to {now.name}; a running server switches by itself")
+    reason = rebuild_reason(
+        settings.index_dir,
+        read_corpus(settings.corpus_dir, settings.max_file_bytes),
+        settings.corpus_dir,
+        chunking_params(settings),
+    )
+    if reason and settings.auto_rebuild:
+        print(
+            f"note: that build is stale ({reason}); a server that restarts would rebuild it: "
+            "set SCO_QA_AUTO_REBUILD=false to keep serving it"
         )
     return 0
 
@@ -397,6 +424,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # measured (benchmarks/http_load*): one model thread per core beats oversubscription
         threads = max(1, (os.cpu_count() or 1) // settings.workers)
         os.environ["SCO_QA_MODEL_THREADS"] = str(threads)
+    if args.watch:
+        CorpusWatcher(settings).start()
     os.environ["SCO_QA_CORPUS_DIR"] = str(Path(settings.corpus_dir).resolve())
     os.environ["SCO_QA_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
     url = f"http://{settings.host}:{settings.port}/"
@@ -420,5 +449,6 @@ COMMANDS = {
     "eval": cmd_eval,
     "serve": cmd_serve,
     "status": cmd_status,
+    "rollback": cmd_rollback,
     "train": cmd_train,
 }

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     passage_max_chars: int = Field(700, ge=100, le=5000)
     passage_overlap: int = Field(1, ge=0, le=3, description="sentences shared by split passages")
     auto_rebuild: bool = Field(True, description="rebuild a stale index instead of failing")
+    keep_builds: int = Field(3, ge=1, le=100, description="index builds kept, for rollback")
+    reload_interval: float = Field(
+        1.0, ge=0, le=3600, description="seconds between a server's looks at the live build"
+    )
+    watch_interval: float = Field(
+        2.0, gt=0, le=3600, description="seconds between `serve --watch`'s looks at the corpus"
+    )
     # NoDecode: a comma-separated list is split by the validator below, not read as JSON
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     title: str | None = Field(None, max_length=200, description="the chat page's title")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -30,7 +30,7 @@ from .config import MAX_K, Settings
 from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
 from .errors import QuestionError
-from .index import Index, open_index
+from .index import Index, load_index, open_index
 from .records import Answer, Hit, Turn
 from .retrieval import lexical_match
 from .retrieval import search as hybrid_search
@@ -109,9 +109,18 @@ class Engine:
             settings.ann_threshold,
             scorer.version,
             read_corpus(settings.corpus_dir, settings.max_file_bytes),
+            settings.keep_builds,
         )
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
         return cls(settings, emb, index, table, scorer)
+
+    def reloaded(self) -> Engine:
+        """The same engine on the build the index's ``CURRENT`` now names, served as it was
+        built (its documents stored with it), whatever the corpus folder holds."""
+        s = self.settings
+        index = load_index(s.corpus_dir, s.index_dir, self.embedder, check_corpus=False)
+        table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
+        return replace(self, index=index, table=table)
 
     @property
     def threshold(self) -> float:

@@ -19,7 +19,7 @@ STAGES = [
     {"engine"},
     {"api"},
     {"evaluation"},
-    {"training"},
+    {"training", "watch"},
     {"cli"},
     {"__main__"},
 ]

@@ -5,7 +5,14 @@ import pytest
 
 from sco_qa import durable
 from sco_qa.errors import IndexStateError, StaleIndexError
-from sco_qa.index import CURRENT, build_index, current_build, load_index, open_index
+from sco_qa.index import (
+    CURRENT,
+    build_index,
+    current_build,
+    load_index,
+    open_index,
+    rollback,
+)
 
 
 @pytest.fixture()
@@ -43,7 +50,7 @@ def test_stale_index_rebuilds_or_errors(built: Path, tricky_dir: Path, fake_embe
         open_index(tricky_dir, built, fake_embedder, rebuild=False)
     fresh = open_index(tricky_dir, built, fake_embedder, rebuild=True)
     assert "new" in fresh.documents
-    assert len(list(built.glob("build-*"))) == 1  # the old build was cleaned up
+    assert len(list(built.glob("build-*"))) == 2  # the previous build is kept
 
 
 def test_truncated_faiss_file_is_named(built: Path, tricky_dir: Path, fake_embedder) -> None:
@@ -101,3 +108,27 @@ def test_long_passages_are_reported(fake_embedder, tmp_path: Path, caplog) -> No
     report = build_index(corpus, tmp_path / "i", fake_embedder)
     assert report.truncated == ("long#p1", "long#p1.s1")
     assert "longer than the model's 256 tokens" in caplog.text
+
+
+def test_builds_kept_and_rollback(tricky_dir: Path, tmp_path: Path, fake_embedder) -> None:
+    out = tmp_path / "index"
+    names = []
+    for n in range(4):
+        (tricky_dir / "plain.txt").write_text(f"Version {n} of the plain file.", encoding="utf-8")
+        names.append(build_index(tricky_dir, out, fake_embedder).path.name)
+    assert sorted(p.name for p in out.glob("build-*")) == sorted(names[1:])  # 3 kept
+    assert current_build(out).name == names[3]
+    assert rollback(out).name == names[2]
+    assert (out / CURRENT).read_text().strip() == names[2]
+    with pytest.raises(StaleIndexError):  # the folder now holds version 3
+        load_index(tricky_dir, out, fake_embedder)
+    old = load_index(tricky_dir, out, fake_embedder, check_corpus=False)
+    assert old.documents["plain"].text == "Version 2 of the plain file."  # as it was built
+    assert old.path.name == names[2]
+    rollback(out)
+    with pytest.raises(IndexStateError, match="no earlier build"):
+        rollback(out)
+    assert current_build(out).name == names[1]
+    (tricky_dir / "plain.txt").write_text("Version 4.", encoding="utf-8")
+    newest = build_index(tricky_dir, out, fake_embedder, keep=2).path.name
+    assert sorted(p.name for p in out.glob("build-*")) == sorted([names[3], newest])

@@ -22,6 +22,7 @@ from ..chunking import split_blocks
 from ..config import MAX_K, Settings, get_settings
 from ..engine import Engine
 from ..errors import IndexStateError, QuestionError, ScoQaError
+from ..index import current_build
 from ..logs import configure_logging
 from ..records import Document
 from . import schemas as s
@@ -49,9 +50,12 @@ class EngineHolder:
         self.engine: Engine | None = None
         self.error: str = ""
         self.ready = threading.Event()
+        self.stop = threading.Event()
+        self._refused = ""  # a build that failed to load, not tried again
 
     def load(self, settings: Settings) -> None:
-        """Open the engine (in a background thread); a failure is kept for ``get``."""
+        """Open the engine (in a background thread), then follow the index's ``CURRENT``
+        pointer; a failure to load is kept for ``get``."""
         try:
             engine = Engine.open(settings)
             engine.embedder.embed_query("warm up")
@@ -62,6 +66,27 @@ class EngineHolder:
             log.error("cannot load the index: %s", exc)
         finally:
             self.ready.set()
+        if self.engine is not None and settings.reload_interval:
+            while not self.stop.wait(settings.reload_interval):
+                self.follow(settings.index_dir)
+
+    def follow(self, index_dir: Path) -> None:
+        """Switch to the build ``CURRENT`` names when it changed (a rebuild, a rollback).
+        Requests already running finish on the engine they started with; a build that
+        cannot be loaded is logged and the live one goes on serving."""
+        engine = self.engine
+        try:
+            live = current_build(index_dir).name
+        except (IndexStateError, OSError):
+            return
+        if engine is None or live in (engine.index.path.name, self._refused):
+            return
+        try:
+            self.engine = engine.reloaded()
+            log.info("switched to the index build %s", live)
+        except ScoQaError as exc:
+            self._refused = live
+            log.error("cannot switch to %s (%s); still serving %s", live, exc, engine.index.path)
 
     def get(self) -> Engine:
         """The loaded engine; an IndexStateError while it loads or when it failed."""
@@ -131,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         thread = threading.Thread(target=holder.load, args=(settings,), daemon=True)
         thread.start()
         yield
+        holder.stop.set()
 
     app = FastAPIOffline(
         title="sco-qa",

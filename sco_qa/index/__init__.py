@@ -1,7 +1,16 @@
 """The index: a folder of plain files (FAISS, numpy, BM25, JSON) plus ``manifest.json``;
 built, verified on load, and switched atomically."""
 
-from .build import ANN_THRESHOLD, CURRENT, BuildReport, build_index
+from .build import (
+    ANN_THRESHOLD,
+    CURRENT,
+    KEEP_BUILDS,
+    BuildReport,
+    build_index,
+    builds,
+    remove_old_builds,
+    rollback,
+)
 from .load import Index, current_build, ensure_index, load_index, open_index, rebuild_reason
 from .manifest import FORMAT, read_manifest, rebuild_hint
 
@@ -9,9 +18,11 @@ __all__ = [
     "ANN_THRESHOLD",
     "CURRENT",
     "FORMAT",
+    "KEEP_BUILDS",
     "BuildReport",
     "Index",
     "build_index",
+    "builds",
     "current_build",
     "ensure_index",
     "load_index",
@@ -19,4 +30,6 @@ __all__ = [
     "read_manifest",
     "rebuild_hint",
     "rebuild_reason",
+    "remove_old_builds",
+    "rollback",
 ]

@@ -25,8 +25,8 @@ import numpy as np
 from .. import durable
 from ..chunking import ChunkingParams, chunk_corpus
 from ..corpus import CorpusRead, read_corpus
-from ..errors import CorpusError
-from ..records import Chunk, Sentence, Skipped
+from ..errors import CorpusError, IndexStateError
+from ..records import Chunk, Document, Sentence, Skipped
 from .dense import build_dense
 from .lexical import LexicalIndex
 from .manifest import FORMAT, MANIFEST, corpus_section
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from ..embedding import Embedder
 
 ANN_THRESHOLD = 50_000  # passages from which IVF replaces exact search (benchmarks/scale.py)
+#: finished builds kept on disk (the live one and those before it, for `sco-qa rollback`)
+KEEP_BUILDS = 3
 CURRENT = "CURRENT"
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,23 @@ def _records_json(chunks: list[Chunk], sentences: list[Sentence]) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
+def _documents_json(docs: list[Document]) -> bytes:
+    """The documents as indexed, so that a build can be served (or rolled back to) whatever
+    the corpus folder holds by then."""
+    payload = [
+        {
+            "doc_id": d.doc_id,
+            "title": d.title,
+            "text": d.text,
+            "metadata": dict(d.metadata),
+            "path": d.path,
+            "pages": list(d.pages),
+        }
+        for d in docs
+    ]
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
 def _truncated(embedder: Embedder, chunks: list[Chunk], sentences: list[Sentence]) -> list[str]:
     over = [c.chunk_id for c in chunks if embedder.count_tokens(c.text) > embedder.max_tokens]
     over += [
@@ -96,6 +115,7 @@ def _write_build(
     svec = embedder.embed([s.text for s in sentences], progress=True)
     artifacts = {
         "chunks.json": _records_json(chunks, sentences),
+        "documents.json": _documents_json(docs),
         "passages.npy": _npy_bytes(pvec),
         "sentences.npy": _npy_bytes(svec),
     }
@@ -130,6 +150,7 @@ def build_index(
     ann_threshold: int = ANN_THRESHOLD,
     corpus: CorpusRead | None = None,
     scorer: str = "",
+    keep: int = KEEP_BUILDS,
 ) -> BuildReport:
     """Chunk, embed and index ``corpus_dir`` (or ``corpus`` already read from it); switch
     ``index_dir`` to the new build atomically. ``scorer`` names the answer scorer in use,
@@ -149,7 +170,7 @@ def build_index(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    _remove_old_builds(index_dir, keep=folder.name)
+    remove_old_builds(index_dir, keep)
     counts = manifest["counts"]
     return BuildReport(
         folder,
@@ -176,7 +197,33 @@ def _switch_current(index_dir: Path, name: str) -> None:
     durable.replace_atomically(index_dir / CURRENT, (name + "\n").encode("utf-8"))
 
 
-def _remove_old_builds(index_dir: Path, keep: str) -> None:
-    for path in index_dir.glob("build-*"):
-        if path.name != keep and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
+def builds(index_dir: Path) -> list[Path]:
+    """The finished build folders (those with a manifest), oldest first."""
+    found = [p for p in index_dir.glob("build-*") if (p / MANIFEST).is_file()]
+    return sorted(found, key=lambda p: ((p / MANIFEST).stat().st_mtime_ns, p.name))
+
+
+def remove_old_builds(index_dir: Path, keep: int = KEEP_BUILDS) -> list[Path]:
+    """Remove finished builds beyond the ``keep`` newest; the live one is never removed."""
+    live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    old = [p for p in builds(index_dir)[:-keep] if p.name != live]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return old
+
+
+def rollback(index_dir: Path) -> Path:
+    """Point ``CURRENT`` at the build before the live one; an IndexStateError when there is
+    none. Returns the build now live."""
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        raise IndexStateError(f"no index in {index_dir}: nothing to roll back")
+    live = pointer.read_text(encoding="utf-8").strip()
+    names = [p.name for p in builds(index_dir)]
+    if live not in names or names.index(live) == 0:
+        raise IndexStateError(
+            f"no earlier build in {index_dir} to roll back to (builds kept: {len(names)})"
+        )
+    previous = index_dir / names[names.index(live) - 1]
+    _switch_current(index_dir, previous.name)
+    return previous

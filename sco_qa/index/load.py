@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..chunking import ChunkingParams
 from ..corpus import CorpusRead, read_corpus
 from ..errors import IndexStateError, StaleIndexError
 from ..records import Chunk, Document, Sentence
-from .build import ANN_THRESHOLD, CURRENT, build_index
+from .build import ANN_THRESHOLD, CURRENT, KEEP_BUILDS, build_index
 from .dense import DenseBackend, load_dense
 from .lexical import LexicalIndex
 from .manifest import check_fresh, check_model, read_manifest, rebuild_hint, verify_checksums
@@ -86,20 +87,51 @@ def _load_records(folder: Path, docs: dict[str, Document]) -> tuple[list[Chunk],
     return chunks, sentences
 
 
+def _load_documents(folder: Path) -> dict[str, Document] | None:
+    """The documents stored with a build (None for builds made before they were)."""
+    path = folder / "documents.json"
+    if not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        docs = [
+            Document(
+                **{
+                    **d,
+                    "metadata": MappingProxyType(dict(d["metadata"])),
+                    "pages": tuple(d["pages"]),
+                }
+            )
+            for d in raw
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexStateError(
+            f"{path} is unreadable ({exc}); {rebuild_hint(folder.parent)}"
+        ) from None
+    return {d.doc_id: d for d in docs}
+
+
 def load_index(
     corpus_dir: Path,
     index_dir: Path,
     embedder: Embedder | None = None,
     corpus: CorpusRead | None = None,
+    check_corpus: bool = True,
 ) -> Index:
-    """Load and verify the live index against the corpus; never returns a partial index."""
+    """Load and verify the live index; never returns a partial index. With ``check_corpus``
+    the corpus folder must still be what the index was built from (a StaleIndexError
+    otherwise); without it the build is served as it was made (a rollback, a switch)."""
     folder = current_build(index_dir)
     manifest = read_manifest(folder)
     check_model(manifest, embedder, index_dir)
     verify_checksums(folder, manifest)
-    corpus = read_corpus(corpus_dir) if corpus is None else corpus
-    check_fresh(manifest, corpus, corpus_dir, index_dir)
-    by_id = {d.doc_id: d for d in corpus.documents}
+    if check_corpus:
+        corpus = read_corpus(corpus_dir) if corpus is None else corpus
+        check_fresh(manifest, corpus, corpus_dir, index_dir)
+    by_id = _load_documents(folder)
+    if by_id is None:
+        corpus = read_corpus(corpus_dir) if corpus is None else corpus
+        by_id = {d.doc_id: d for d in corpus.documents}
     chunks, sentences = _load_records(folder, by_id)
     dense, pvec, svec = _load_arrays(folder)
     lexical = LexicalIndex.load(folder / "bm25", len(chunks))
@@ -148,6 +180,7 @@ def ensure_index(
     corpus: CorpusRead | None = None,
     model: Embedder | None = None,
     scorer: str = "",
+    keep: int = KEEP_BUILDS,
 ) -> bool:
     """Build the index when it is missing or stale (or built by another ``model``); True
     when a build was made. ``embedder`` is called only when a build is needed."""
@@ -156,7 +189,7 @@ def ensure_index(
     if reason is None:
         return False
     log.warning("%s; building the index", reason)
-    build_index(corpus_dir, index_dir, embedder(), params, ann_threshold, corpus, scorer)
+    build_index(corpus_dir, index_dir, embedder(), params, ann_threshold, corpus, scorer, keep)
     return True
 
 
@@ -169,12 +202,21 @@ def open_index(
     ann_threshold: int = ANN_THRESHOLD,
     scorer: str = "",
     corpus: CorpusRead | None = None,
+    keep: int = KEEP_BUILDS,
 ) -> Index:
     """Load the index, building it first when missing, stale or cut differently (if
     ``rebuild``); without ``rebuild`` a missing or stale index is an error."""
     corpus = read_corpus(corpus_dir) if corpus is None else corpus
     if rebuild:
         ensure_index(
-            corpus_dir, index_dir, lambda: embedder, params, ann_threshold, corpus, embedder, scorer
+            corpus_dir,
+            index_dir,
+            lambda: embedder,
+            params,
+            ann_threshold,
+            corpus,
+            embedder,
+            scorer,
+            keep,
         )
     return load_index(corpus_dir, index_dir, embedder, corpus)

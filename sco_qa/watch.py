@@ -1,0 +1,95 @@
+"""``sco-qa serve --watch``: rebuild the index when the corpus folder changes (debounced, one
+build at a time); a running server switches to each new build by itself. A failed build is
+logged and leaves the live index serving."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+from .config import Settings
+from .corpus import read_corpus
+from .embedding import Embedder, load_embedder
+from .engine import chunking_params
+from .errors import ScoQaError
+from .index import build_index, rebuild_reason
+
+log = logging.getLogger(__name__)
+
+
+def signature(corpus_dir: Path) -> str:
+    """A cheap fingerprint of a folder: every file's path, size and modification time."""
+    h = hashlib.sha256()
+    for folder, dirs, names in os.walk(corpus_dir):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(folder) / name
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            h.update(f"{path.relative_to(corpus_dir)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+class CorpusWatcher:
+    """Looks at the corpus every ``watch_interval`` seconds; after a change that has held
+    still for one more look, rebuilds the index if its documents changed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stop = threading.Event()
+        self.builds = 0
+        self.failures = 0
+        self._embedder: Embedder | None = None
+
+    def _embed(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings)
+        return self._embedder
+
+    def rebuild(self) -> None:
+        """Build the index now if the corpus differs from the live build."""
+        s = self.settings
+        try:
+            corpus = read_corpus(s.corpus_dir, s.max_file_bytes)
+            reason = rebuild_reason(s.index_dir, corpus, s.corpus_dir, chunking_params(s))
+            if reason is None:
+                return
+            log.info("%s; building the index", reason)
+            report = build_index(
+                s.corpus_dir,
+                s.index_dir,
+                self._embed(),
+                chunking_params(s),
+                s.ann_threshold,
+                corpus,
+                keep=s.keep_builds,
+            )
+            self.builds += 1
+            log.info("built %s: %d documents, %d skipped", report.path, report.documents,
+                     len(report.skipped))  # fmt: skip
+        except ScoQaError as exc:
+            self.failures += 1
+            log.error("the corpus changed but the index could not be rebuilt: %s", exc)
+
+    def run(self) -> None:
+        """Watch until ``stop`` is set."""
+        seen = signature(self.settings.corpus_dir)
+        pending = False
+        while not self.stop.wait(self.settings.watch_interval):
+            now = signature(self.settings.corpus_dir)
+            if now != seen:
+                seen, pending = now, True  # still changing: wait for it to settle
+            elif pending:
+                pending = False
+                self.rebuild()
+
+    def start(self) -> threading.Thread:
+        """Run in a daemon thread."""
+        thread = threading.Thread(target=self.run, name="corpus-watcher", daemon=True)
+        thread.start()
+        return thread
