@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from .errors import ConfigError
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     passage_overlap: int = Field(1, ge=0, le=3, description="sentences shared by split passages")
     auto_rebuild: bool = Field(True, description="rebuild a stale index instead of failing")
     keep_builds: int = Field(3, ge=1, le=100, description="index builds kept, for rollback")
+    admin_token: SecretStr | None = Field(
+        None, description="turns on POST and DELETE /documents for whoever sends it as a bearer"
+    )
     reload_interval: float = Field(
         1.0, ge=0, le=3600, description="seconds between a server's looks at the live build"
     )

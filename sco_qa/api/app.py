@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,11 +22,12 @@ from ..chunking import split_blocks
 from ..config import MAX_K, Settings, get_settings
 from ..engine import Engine
 from ..errors import IndexStateError, QuestionError, ScoQaError
-from ..index import current_build
+from ..index import BuildReport, current_build
 from ..logs import configure_logging
 from ..records import Document
 from . import schemas as s
-from .middleware import BodyGuard, SecurityHeaders
+from .middleware import BodyGuard, BodyRule, SecurityHeaders
+from .uploads import UploadError, Uploads, check_token
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": s.ErrorOut, "description": d}
     for code, d in (
         (400, "bad input"),
+        (401, "no admin token"),
+        (403, "wrong admin token"),
         (404, "not found"),
         (413, "body too large"),
         (415, "not JSON"),
@@ -129,6 +132,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ScoQaError)
     async def _ours(_: Request, exc: ScoQaError) -> JSONResponse:
+        if isinstance(exc, UploadError):
+            auth = {"www-authenticate": "Bearer"} if exc.status == 401 else None
+            return _error(exc.status, exc.code, str(exc), auth)
         # a bad question is the caller's; anything else means the service is not usable yet
         status = 422 if isinstance(exc, QuestionError) else 503
         return _error(status, exc.code, str(exc))
@@ -178,7 +184,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["content-type"],
         )
-    app.add_middleware(BodyGuard, paths=frozenset({"/ask"}))
+    rules = {"/ask": BodyRule()}
+    if settings.admin_token:
+        token = settings.admin_token.get_secret_value()
+        limit = settings.max_file_bytes + UPLOAD_OVERHEAD
+        rules["/documents"] = BodyRule(limit, "multipart/form-data", False, token)
+        add_upload_routes(app, holder, settings, token)
+    app.add_middleware(BodyGuard, rules=rules)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -265,6 +277,48 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
             raise StarletteHTTPException(404, f"no document with id {doc_id!r}")
         blocks = [asdict(b) for b in split_blocks(doc)]
         return {**_summary(doc), "text": doc.text, "blocks": blocks}
+
+
+#: room for the multipart envelope around an uploaded file
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def add_upload_routes(app: FastAPI, holder: EngineHolder, settings: Settings, token: str) -> None:
+    """POST and DELETE /documents, for bearers of the admin token only."""
+    uploads = Uploads.create(settings)
+    errors: dict[int | str, dict[str, Any]] = {
+        k: ERRORS[k] for k in (401, 403, 404, 413, 415, 422, 503)
+    }
+
+    @app.post("/documents", response_model=s.ChangeOut, status_code=201, responses=errors)
+    def upload(
+        request: Request, file: Annotated[UploadFile, File(description="the document")]
+    ) -> JSONResponse:
+        """Add (or replace) a document and rebuild the index; the server switches to it."""
+        check_token(request.headers.get("authorization"), token)
+        data = file.file.read(settings.max_file_bytes + 1)
+        doc_id, new, report = uploads.add(holder.get(), file.filename or "", data)
+        holder.follow(settings.index_dir)
+        body = _change(doc_id, "added" if new else "replaced", report)
+        return JSONResponse(body.model_dump(), status_code=201 if new else 200)
+
+    @app.delete("/documents/{doc_id:path}", response_model=s.ChangeOut, responses=errors)
+    def delete(request: Request, doc_id: str) -> s.ChangeOut:
+        """Remove a document's file from the corpus and rebuild the index."""
+        check_token(request.headers.get("authorization"), token)
+        report = uploads.remove(holder.get(), doc_id)
+        holder.follow(settings.index_dir)
+        return _change(doc_id, "removed", report)
+
+
+def _change(doc_id: str, action: str, report: BuildReport) -> s.ChangeOut:
+    return s.ChangeOut(
+        doc_id=doc_id,
+        action=action,
+        build=report.path.name,
+        documents=report.documents,
+        skipped=[s.SkippedOut(path=k.path, reason=k.reason) for k in report.skipped],
+    )
 
 
 def site(settings: Settings, documents: Sequence[Document], sections: Sequence[str]) -> s.SiteOut:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -28,17 +30,12 @@ access_log = logging.getLogger("sco_qa.access")
 
 
 async def send_error(send: Send, status: int, code: str, message: str) -> None:
+    """The package's JSON error body, sent from a pure-ASGI guard."""
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -49,26 +46,42 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class BodyGuard:
-    """Reads POST bodies of ``paths`` up front: too large → 413, not JSON → 415,
-    not UTF-8 → 400; other requests pass through to routing (405 and its Allow header)."""
+@dataclass(frozen=True)
+class BodyRule:
+    """What a guarded POST body must be: at most ``limit`` bytes of ``media_type``, UTF-8
+    text when ``text``."""
 
-    def __init__(self, app: ASGIApp, paths: frozenset[str], limit: int = MAX_BODY) -> None:
-        self.app, self.paths, self.limit = app, paths, limit
+    limit: int = MAX_BODY
+    media_type: str = "application/json"
+    text: bool = True
+    token: str = ""  # when set, a bearer token checked before the body is read
+
+
+class BodyGuard:
+    """Reads POST bodies of the guarded paths up front: too large → 413, of another media
+    type → 415, not UTF-8 where text is due → 400; other requests pass through to routing
+    (405 and its Allow header)."""
+
+    def __init__(self, app: ASGIApp, rules: Mapping[str, BodyRule]) -> None:
+        self.app, self.rules = app, rules
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         guarded = scope["type"] == "http" and scope["method"] == "POST"
-        if not guarded or scope["path"] not in self.paths:
+        rule = self.rules.get(scope["path"]) if guarded else None
+        if rule is None:
             return await self.app(scope, receive, send)
+        if rule.token:
+            refused = denied(_header(scope, b"authorization"), rule.token)
+            if refused:
+                return await send_error(send, *refused)
+        too_large = f"request body over {rule.limit} bytes"
         length = _header(scope, b"content-length")
-        if length and length.isdigit() and int(length) > self.limit:
-            return await send_error(
-                send, 413, "body_too_large", f"request body over {self.limit} bytes"
-            )
+        if length and length.isdigit() and int(length) > rule.limit:
+            return await send_error(send, 413, "body_too_large", too_large)
         ctype = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
+        if ctype != rule.media_type:
             return await send_error(
-                send, 415, "unsupported_media_type", "send the body as application/json"
+                send, 415, "unsupported_media_type", f"send the body as {rule.media_type}"
             )
         body = bytearray()
         more = True
@@ -78,15 +91,23 @@ class BodyGuard:
                 return None
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.limit:
-                return await send_error(
-                    send, 413, "body_too_large", f"request body over {self.limit} bytes"
-                )
-        try:
-            bytes(body).decode("utf-8")
-        except UnicodeDecodeError:
-            return await send_error(send, 400, "bad_encoding", "the body is not UTF-8 text")
+            if len(body) > rule.limit:
+                return await send_error(send, 413, "body_too_large", too_large)
+        if rule.text:
+            try:
+                bytes(body).decode("utf-8")
+            except UnicodeDecodeError:
+                return await send_error(send, 400, "bad_encoding", "the body is not UTF-8 text")
         return await self.app(scope, _replay(bytes(body)), send)
+
+
+def denied(header: str | None, token: str) -> tuple[int, str, str] | None:
+    """Why a request's bearer token is refused (status, code, message), or None."""
+    if not header or not header.lower().startswith("bearer "):
+        return 401, "unauthorized", "send Authorization: Bearer <SCO_QA_ADMIN_TOKEN>"
+    if not hmac.compare_digest(header[7:].strip().encode("utf-8"), token.encode("utf-8")):
+        return 403, "forbidden", "the admin token is wrong"
+    return None
 
 
 def _replay(body: bytes) -> Receive:

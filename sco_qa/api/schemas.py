@@ -255,6 +255,29 @@ class DocumentList(BaseModel):
     skipped: list[SkippedOut] = Field(description="files not indexed, with the reason")
 
 
+class ChangeOut(BaseModel):
+    """What an upload or a deletion did: the document, and the index build now live."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "travel-policy",
+                    "action": "added",
+                    "build": "build-20261128-120000-a1b2c3",
+                    "documents": 5,
+                    "skipped": [],
+                }
+            ]
+        }
+    )
+    doc_id: str
+    action: str = Field(description="added, replaced or removed")
+    build: str
+    documents: int
+    skipped: list[SkippedOut]
+
+
 class SiteOut(BaseModel):
     """What the chat page says of itself (SCO_QA_TITLE, SCO_QA_SUBTITLE, SCO_QA_EXAMPLES,
     or words derived from the corpus)."""
