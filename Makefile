@@ -60,6 +60,8 @@ bench: install
 	$(VENV)/python benchmarks/nginx_replicas.py --replicas 2
 	$(VENV)/python benchmarks/scale.py
 	$(VENV)/python benchmarks/switch_load.py
+	$(VENV)/python benchmarks/readers.py
+	$(VENV)/python benchmarks/scorer_candidates.py
 	$(VENV)/sco-qa eval --report benchmarks/results/golden
 	$(VENV)/python benchmarks/tables.py
 

@@ -309,6 +309,32 @@ def switch_table() -> str:
     return table(header, rows)
 
 
+def candidates_table() -> str:
+    """README: the candidate scorers of benchmarks/scorer_candidates.py."""
+    rows = [
+        [
+            name,
+            v["accuracy_before_refusals"],
+            v["answerable_auc"],
+            v["ece"],
+            v["unanswerable_refused_at_95"],
+            v["median_answer_chars"],
+            f"{v['extra_ms_per_question']} ms",
+        ]
+        for name, v in load("scorer_candidates")["candidates"].items()
+    ]
+    header = [
+        "candidate",
+        "accuracy before refusals",
+        "AUC",
+        "ECE",
+        "unanswerable refused at 95 %",
+        "median chars",
+        "extra time per question",
+    ]
+    return table(header, rows)
+
+
 MAKERS: dict[str, Callable[[], str]] = {
     "performance": performance,
     "time": time_table,
@@ -320,6 +346,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "scorer": scorer_table,
     "squad": squad_articles,
     "switch": switch_table,
+    "candidates": candidates_table,
 }
 
 
