@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     reload_interval: float = Field(
         1.0, ge=0, le=3600, description="seconds between a server's looks at the live build"
     )
+    exit_after_load_failure: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description="seconds a server whose index cannot load answers /readyz with the error "
+        "before it exits with status 3 (0: stay up)",
+    )
     watch_interval: float = Field(
         2.0, gt=0, le=3600, description="seconds between `serve --watch`'s looks at the corpus"
     )

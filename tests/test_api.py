@@ -226,13 +226,14 @@ def test_security_headers_everywhere(base: str) -> None:
 def test_readiness_reports_a_load_that_failed(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(DATA / "tricky", corpus)
-    env = {"SCO_QA_AUTO_REBUILD": "false"}  # no index, and not allowed to build one
+    # no index, and not allowed to build one; stay up long enough to be asked
+    env = {"SCO_QA_AUTO_REBUILD": "false", "SCO_QA_EXIT_AFTER_LOAD_FAILURE": "60"}
     with live_server(corpus, tmp_path / "index", wait_ready=False, env=env) as url:
         deadline = time.monotonic() + 120
         while "still loading" in (body := httpx.get(f"{url}/readyz").text):
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        err = assert_error(httpx.get(f"{url}/readyz"), 503)
+        err = assert_error(httpx.get(f"{url}/readyz"), 503, "index_error")
         assert "no index in" in err["message"], body
         assert_error(ask(url, question="anything?"), 503)
         assert httpx.get(f"{url}/healthz").status_code == 200
@@ -347,3 +348,24 @@ def test_site_favicon_and_skipped_files(base: str, tmp_path: Path) -> None:
         c = answer["citations"][0]
         assert (c["doc_id"], c["page"]) == ("handbook/giftcards", 1)
         assert pdf["text"][c["start"] : c["end"]] == c["quote"]
+
+
+def test_head_strict_types_and_no_oauth_page(base: str) -> None:
+    for path in ("/healthz", "/readyz", "/documents", "/"):
+        got, head = httpx.get(f"{base}{path}"), httpx.head(f"{base}{path}")
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+    for bad in (True, "5", 2.0):
+        assert_error(ask(base, question="ok?", top_k=bad), 422)
+    assert httpx.get(f"{base}/docs/oauth2-redirect").status_code == 404
+
+
+def test_a_server_that_cannot_load_exits_non_zero(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "tricky", corpus)
+    log = tmp_path / "server.log"
+    env = {"SCO_QA_AUTO_REBUILD": "false", "SCO_QA_EXIT_AFTER_LOAD_FAILURE": "3"}
+    with live_server(corpus, tmp_path / "index", wait_ready=False, log=log, env=env) as url:
+        assert url.proc.wait(timeout=120) == 3  # for a supervisor to restart it
+    text = log.read_text()
+    assert "cannot load the index: no index in" in text and "exiting:" in text

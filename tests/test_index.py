@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,63 @@ def test_builds_kept_and_rollback(tricky_dir: Path, tmp_path: Path, fake_embedde
     (tricky_dir / "plain.txt").write_text("Version 4.", encoding="utf-8")
     newest = build_index(tricky_dir, out, fake_embedder, keep=2).path.name
     assert sorted(p.name for p in out.glob("build-*")) == sorted([names[3], newest])
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda m: m.pop("checksums"), "checksums"),
+        (lambda m: m.update(model=None), "model"),
+        (lambda m: m["corpus"].update(documents=None), "corpus.documents"),
+        (lambda m: m["model"].update(dim="384"), "model.dim"),
+        (lambda m: m["checksums"].update({"../../../etc/passwd": "x"}), "checksums"),
+        (lambda m: m["counts"].update(passages=-1), "counts.passages"),
+    ],
+)
+def test_hand_edited_manifests_are_named(built: Path, tricky_dir: Path, edit, field) -> None:
+    path = current_build(built) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexStateError, match=rf"manifest\.json: field {field}") as err:
+        load_index(tricky_dir, built)
+    assert "sco-qa index --index" in str(err.value)
+
+
+def test_broken_pointers_are_named(built: Path, tricky_dir: Path) -> None:
+    pointer = built / CURRENT
+    pointer.write_bytes(b"\xff\xfe")
+    with pytest.raises(IndexStateError, match="CURRENT is unreadable"):
+        load_index(tricky_dir, built)
+    pointer.unlink()
+    pointer.mkdir()
+    with pytest.raises(IndexStateError, match="CURRENT is not a file"):
+        load_index(tricky_dir, built)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("ENOSPC", "no space left on the index volume"),
+        ("EROFS", "is read-only: build the index elsewhere"),
+        ("EACCES", "is read-only"),
+        ("EIO", "cannot write the index in"),
+    ],
+)
+def test_write_faults_say_what_to_do(
+    tricky_dir: Path, tmp_path: Path, fake_embedder, monkeypatch, code: str, message: str
+) -> None:
+    import errno
+
+    def failing(path: Path, data: bytes) -> None:
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+    out = tmp_path / "index"
+    build_index(tricky_dir, out, fake_embedder)
+    live = (out / CURRENT).read_text()
+    (tricky_dir / "plain.txt").write_text("Changed.", encoding="utf-8")
+    monkeypatch.setattr(durable, "write_synced", failing)
+    with pytest.raises(IndexStateError, match=message):
+        build_index(tricky_dir, out, fake_embedder)
+    assert (out / CURRENT).read_text() == live  # the live index is untouched
+    assert len(list(out.glob("build-*"))) == 1  # nothing half-written is left

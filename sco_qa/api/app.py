@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from ..index import BuildReport, current_build
 from ..logs import configure_logging
 from ..records import Document
 from . import schemas as s
-from .middleware import BodyGuard, BodyRule, SecurityHeaders
+from .middleware import BodyGuard, BodyRule, HeadAsGet, SecurityHeaders
 from .uploads import UploadError, Uploads, check_token
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -52,6 +53,7 @@ class EngineHolder:
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.error: str = ""
+        self.code = "index_error"
         self.ready = threading.Event()
         self.stop = threading.Event()
         self._refused = ""  # a build that failed to load, not tried again
@@ -64,14 +66,30 @@ class EngineHolder:
             engine.embedder.embed_query("warm up")
             self.engine = engine
             log.info("index loaded from %s", engine.index.path)
-        except ScoQaError as exc:
-            self.error = str(exc)
-            log.error("cannot load the index: %s", exc)
+        except Exception as exc:  # whatever it was, /readyz must say it, not "loading"
+            self.error = str(exc) if isinstance(exc, ScoQaError) else f"{type(exc).__name__}: {exc}"
+            self.code = exc.code if isinstance(exc, ScoQaError) else "load_failed"
+            log.error("cannot load the index: %s", self.error)
+            if settings.exit_after_load_failure:
+                self._exit_later(settings.exit_after_load_failure)
         finally:
             self.ready.set()
         if self.engine is not None and settings.reload_interval:
             while not self.stop.wait(settings.reload_interval):
                 self.follow(settings.index_dir)
+
+    def _exit_later(self, seconds: float) -> None:
+        """Exit the process with status 3 after ``seconds`` (for a supervisor to see and
+        restart it), having answered /readyz with the error meanwhile."""
+
+        def leave() -> None:
+            log.error("exiting: the index cannot be loaded (%s)", self.error)
+            logging.shutdown()
+            os._exit(3)
+
+        timer = threading.Timer(seconds, leave)
+        timer.daemon = True
+        timer.start()
 
     def follow(self, index_dir: Path) -> None:
         """Switch to the build ``CURRENT`` names when it changed (a rebuild, a rollback).
@@ -94,8 +112,11 @@ class EngineHolder:
     def get(self) -> Engine:
         """The loaded engine; an IndexStateError while it loads or when it failed."""
         if self.engine is None:
-            msg = self.error or "the index is still loading; retry in a few seconds"
-            raise IndexStateError(msg)
+            if not self.error:
+                raise IndexStateError("the index is still loading; retry in a few seconds")
+            err = IndexStateError(self.error)
+            err.code = self.code
+            raise err
         return self.engine
 
 
@@ -191,6 +212,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rules["/documents"] = BodyRule(limit, "multipart/form-data", False, token)
         add_upload_routes(app, holder, settings, token)
     app.add_middleware(BodyGuard, rules=rules)
+    app.add_middleware(HeadAsGet)
+    # Swagger UI's OAuth2 redirect page: no route here uses OAuth2
+    app.router.routes[:] = [
+        r for r in app.router.routes if getattr(r, "path", "") != "/docs/oauth2-redirect"
+    ]
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -203,8 +229,8 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
         return FileResponse(WEB / "index.html")
 
     @app.get("/healthz", response_model=s.Health)
-    def healthz() -> dict[str, str]:
-        """The process is alive."""
+    async def healthz() -> dict[str, str]:
+        """The process is alive (answered on the event loop, never behind busy workers)."""
         return {"status": "ok"}
 
     @app.get("/readyz", response_model=s.Ready, responses={503: ERRORS[503]})

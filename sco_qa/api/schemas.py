@@ -47,7 +47,9 @@ class AskRequest(BaseModel):
         pattern=r"\S",
         description="1 to 1,000 characters, not only white space",
     )
-    top_k: int | None = Field(None, ge=1, le=MAX_K, description="passages to return (default 5)")
+    top_k: int | None = Field(
+        None, ge=1, le=MAX_K, strict=True, description="passages to return (default 5)"
+    )
     history: list[TurnIn] = Field(
         default_factory=list,
         max_length=MAX_TURNS,

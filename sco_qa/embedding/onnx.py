@@ -144,6 +144,8 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
             opts = ort.SessionOptions()
             if self._threads:
                 opts.intra_op_num_threads = self._threads
+            # ONNX Runtime would send usage events from native code: nothing leaves the machine
+            ort.disable_telemetry_events()
             return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except ModelError:
             raise

@@ -9,6 +9,7 @@ Layout::
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
@@ -29,7 +30,7 @@ from ..errors import CorpusError, IndexStateError
 from ..records import Chunk, Document, Sentence, Skipped
 from .dense import build_dense
 from .lexical import LexicalIndex
-from .manifest import FORMAT, MANIFEST, corpus_section
+from .manifest import FORMAT, MANIFEST, corpus_section, rebuild_hint
 
 if TYPE_CHECKING:
     from ..embedding import Embedder
@@ -159,16 +160,18 @@ def build_index(
     corpus = read_corpus(corpus_dir) if corpus is None else corpus
     if not corpus.documents:
         raise CorpusError(no_documents(corpus_dir, corpus))
-    index_dir.mkdir(parents=True, exist_ok=True)
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-    folder.mkdir()
     try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir()
         manifest, truncated = _write_build(folder, corpus, embedder, params, ann_threshold, scorer)
         durable.write_synced(folder / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
         durable.fsync_dir(folder)
         _switch_current(index_dir, folder.name)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise IndexStateError(write_error(index_dir, exc)) from None
         raise
     remove_old_builds(index_dir, keep)
     counts = manifest["counts"]
@@ -181,6 +184,23 @@ def build_index(
         tuple(truncated),
         tuple(corpus.skipped),
         tuple(d.path for d in corpus.documents),
+    )
+
+
+def write_error(index_dir: Path, exc: OSError) -> str:
+    """What a failed write to the index folder says, with what to do."""
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"no space left on the index volume ({index_dir}): free some space, or set "
+            "SCO_QA_INDEX_DIR to a folder on another volume"
+        )
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (
+            f"the index folder {index_dir} is read-only: build the index elsewhere "
+            "(SCO_QA_INDEX_DIR), or set SCO_QA_AUTO_REBUILD=false to serve the index it holds"
+        )
+    return (
+        f"cannot write the index in {index_dir} ({exc.strerror or exc}); {rebuild_hint(index_dir)}"
     )
 
 
@@ -204,11 +224,15 @@ def builds(index_dir: Path) -> list[Path]:
 
 
 def remove_old_builds(index_dir: Path, keep: int = KEEP_BUILDS) -> list[Path]:
-    """Remove finished builds beyond the ``keep`` newest; the live one is never removed."""
+    """Remove finished builds beyond the ``keep`` newest (the live one never), and pointer
+    temp files a crash left behind (older than a minute, so not another build's)."""
     live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
     old = [p for p in builds(index_dir)[:-keep] if p.name != live]
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
+    for tmp in index_dir.glob(f".{CURRENT}.*.tmp"):
+        if time.time() - tmp.stat().st_mtime > 60:
+            tmp.unlink(missing_ok=True)
     return old
 
 

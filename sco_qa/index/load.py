@@ -47,9 +47,19 @@ class Index:
 def current_build(index_dir: Path) -> Path:
     """The live build folder; an IndexStateError when there is none."""
     pointer = index_dir / CURRENT
+    if pointer.exists() and not pointer.is_file():
+        raise IndexStateError(f"{pointer} is not a file; {rebuild_hint(index_dir)}")
     if not pointer.is_file():
         raise IndexStateError(f"no index in {index_dir}: run `sco-qa index` to build it")
-    folder = index_dir / pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexStateError(
+            f"{pointer} is unreadable ({exc}); {rebuild_hint(index_dir)}"
+        ) from None
+    if not name or "/" in name or name in (".", ".."):
+        raise IndexStateError(f"{pointer} does not name a build; {rebuild_hint(index_dir)}")
+    folder = index_dir / name
     if not folder.is_dir():
         raise IndexStateError(
             f"{pointer} names a missing folder {folder.name}; {rebuild_hint(index_dir)}"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .. import durable
 from ..corpus import CorpusRead, corpus_fingerprint, document_hash
@@ -22,8 +25,58 @@ def rebuild_hint(index_dir: Path) -> str:
     return f"run `sco-qa index --index {index_dir}` to rebuild it"
 
 
+_FILE_NAME = re.compile(r"^(bm25/)?[\w.-]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class _Model(_Strict):
+    name: str
+    dim: int = Field(gt=0)
+    max_tokens: int = Field(gt=0)
+
+
+class _Corpus(_Strict):
+    fingerprint: str
+    documents: dict[str, str]
+
+
+class _Chunking(_Strict):
+    max_chars: int
+    overlap: int
+
+
+class _Counts(_Strict):
+    documents: int = Field(ge=0)
+    passages: int = Field(ge=0)
+    sentences: int = Field(ge=0)
+
+
+class ManifestSchema(_Strict):
+    """What a manifest must hold; a checksum names a file inside its build folder."""
+
+    format: str
+    model: _Model
+    corpus: _Corpus
+    chunking: _Chunking
+    counts: _Counts
+    built_at: str
+    checksums: dict[str, str]
+
+    @field_validator("checksums")
+    @classmethod
+    def _inside(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _FILE_NAME.match(name) or ".." in name.split("/"):
+                raise ValueError(f"{name!r} is not a file name inside the build folder")
+        return value
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a build folder; an IndexStateError when it is not one."""
+    """The manifest of a build folder, checked against its schema; an IndexStateError naming
+    the file and the field when it is not one."""
     path = folder / MANIFEST
     hint = rebuild_hint(folder.parent)
     try:
@@ -32,6 +85,13 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise IndexStateError(f"{path} is missing or unreadable ({exc}); {hint}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexStateError(f"{path} is not a {FORMAT} manifest; {hint}")
+    try:
+        ManifestSchema.model_validate(manifest)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise IndexStateError(f"{path}: field {where}: {msg}; {hint}") from None
     return manifest
 
 
