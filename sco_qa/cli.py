@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmds["index"].add_argument(
         "--strict", action="store_true", help="fail, building nothing, if any file is skipped"
     )
+    cmds["index"].add_argument(
+        "--no-wait", action="store_true", help="fail if another build is running, not wait"
+    )
     cmds["status"].add_argument("--json", action="store_true", help="print JSON, for programs")
     ev = cmds["eval"]
     ev.add_argument("--golden", type=Path, help="golden set (default: CORPUS/golden.jsonl)")
@@ -203,6 +206,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         corpus,
         scorer=load_scorer().version,
         keep=settings.keep_builds,
+        wait=not args.no_wait,
     )
     for path in report.files:
         print(f"  indexed {Path(path).relative_to(settings.corpus_dir)}")

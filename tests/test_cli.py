@@ -201,3 +201,20 @@ def test_index_lists_every_file_and_strict_refuses_skips(tmp_path: Path) -> None
     empty.mkdir()
     nothing = sco_qa("index", index=tmp_path / "index2", corpus=empty)
     assert nothing.returncode == 1 and "no document to index" in nothing.stderr
+
+
+def test_two_index_commands_at_once(tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_INDEX_DIR": str(tmp_path / "index")}
+    cmd = [sys.executable, "-m", "sco_qa", "index", "--corpus", str(CORPUS)]
+    for _ in range(3):
+        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(2)]  # fmt: skip
+        outs = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+    busy = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    quick = sco_qa("index", "--no-wait", index=tmp_path / "index")
+    busy.communicate(timeout=300)
+    assert quick.returncode in (0, 1)  # 1 only when it met the other build
+    if quick.returncode:
+        assert "another build" in quick.stderr and "Traceback" not in quick.stderr
+    assert sco_qa("status", index=tmp_path / "index").returncode == 0

@@ -193,3 +193,45 @@ def test_write_faults_say_what_to_do(
         build_index(tricky_dir, out, fake_embedder)
     assert (out / CURRENT).read_text() == live  # the live index is untouched
     assert len(list(out.glob("build-*"))) == 1  # nothing half-written is left
+
+
+def test_builds_of_one_folder_never_race(tricky_dir: Path, tmp_path: Path, fake_embedder) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = tmp_path / "index"
+
+    def builds(n: int) -> None:
+        for _ in range(10):
+            build_index(tricky_dir, out, fake_embedder)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(builds, range(2)))  # any error would surface here
+    assert len(list(out.glob("build-*"))) == 3
+    assert load_index(tricky_dir, out, fake_embedder).chunks
+    assert not list(out.glob(".CURRENT.*.tmp"))
+
+
+def test_no_wait_and_one_build_for_many_starters(
+    tricky_dir: Path, tmp_path: Path, fake_embedder
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sco_qa.index import ensure_index
+    from sco_qa.index.lock import build_lock
+
+    out = tmp_path / "index"
+    with build_lock(out):
+        with pytest.raises(IndexStateError, match=r"another build of .* is running"):
+            build_index(tricky_dir, out, fake_embedder, wait=False)
+        waiting = threading.Thread(target=build_index, args=(tricky_dir, out, fake_embedder))
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive() and not (out / CURRENT).exists()  # it waits for the lock
+    waiting.join(timeout=30)
+    assert (out / CURRENT).exists()
+    (tricky_dir / "plain.txt").write_text("A change.", encoding="utf-8")
+    with ThreadPoolExecutor(4) as pool:  # replicas starting on a stale shared index
+        made = list(pool.map(lambda _: ensure_index(tricky_dir, out, lambda: fake_embedder),
+                             range(4)))  # fmt: skip
+    assert made.count(True) == 1  # one built; the others waited and found it built

@@ -30,6 +30,7 @@ from ..errors import CorpusError, IndexStateError
 from ..records import Chunk, Document, Sentence, Skipped
 from .dense import build_dense
 from .lexical import LexicalIndex
+from .lock import build_lock
 from .manifest import FORMAT, MANIFEST, corpus_section, rebuild_hint
 
 if TYPE_CHECKING:
@@ -152,14 +153,33 @@ def build_index(
     corpus: CorpusRead | None = None,
     scorer: str = "",
     keep: int = KEEP_BUILDS,
+    wait: bool = True,
+    locked: bool = False,
 ) -> BuildReport:
     """Chunk, embed and index ``corpus_dir`` (or ``corpus`` already read from it); switch
-    ``index_dir`` to the new build atomically. ``scorer`` names the answer scorer in use,
-    for the manifest. A corpus with no readable document is an error."""
-    started = time.perf_counter()
+    ``index_dir`` to the new build atomically. One build of a folder runs at a time: the
+    next waits (or, without ``wait``, fails). ``scorer`` names the answer scorer in use, for
+    the manifest (``locked``: the caller holds the build lock already). A corpus with no
+    readable document is an error."""
     corpus = read_corpus(corpus_dir) if corpus is None else corpus
     if not corpus.documents:
         raise CorpusError(no_documents(corpus_dir, corpus))
+    if locked:
+        return _build(index_dir, corpus, embedder, params, ann_threshold, scorer, keep)
+    with build_lock(index_dir, wait):
+        return _build(index_dir, corpus, embedder, params, ann_threshold, scorer, keep)
+
+
+def _build(
+    index_dir: Path,
+    corpus: CorpusRead,
+    embedder: Embedder,
+    params: ChunkingParams,
+    ann_threshold: int,
+    scorer: str,
+    keep: int,
+) -> BuildReport:
+    started = time.perf_counter()
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     try:
         index_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from ..records import Chunk, Document, Sentence
 from .build import ANN_THRESHOLD, CURRENT, KEEP_BUILDS, build_index
 from .dense import DenseBackend, load_dense
 from .lexical import LexicalIndex
+from .lock import build_lock
 from .manifest import check_fresh, check_model, read_manifest, rebuild_hint, verify_checksums
 
 if TYPE_CHECKING:
@@ -193,13 +194,27 @@ def ensure_index(
     keep: int = KEEP_BUILDS,
 ) -> bool:
     """Build the index when it is missing or stale (or built by another ``model``); True
-    when a build was made. ``embedder`` is called only when a build is needed."""
+    when a build was made. ``embedder`` is called only when a build is needed. Processes
+    that start together on one stale index: one builds, the others wait, then find it built."""
     corpus = read_corpus(corpus_dir) if corpus is None else corpus
-    reason = rebuild_reason(index_dir, corpus, corpus_dir, params, model)
-    if reason is None:
+    if rebuild_reason(index_dir, corpus, corpus_dir, params, model) is None:
         return False
-    log.warning("%s; building the index", reason)
-    build_index(corpus_dir, index_dir, embedder(), params, ann_threshold, corpus, scorer, keep)
+    with build_lock(index_dir):
+        reason = rebuild_reason(index_dir, corpus, corpus_dir, params, model)
+        if reason is None:  # another process built it while this one waited
+            return False
+        log.warning("%s; building the index", reason)
+        build_index(
+            corpus_dir,
+            index_dir,
+            embedder(),
+            params,
+            ann_threshold,
+            corpus,
+            scorer,
+            keep,
+            locked=True,
+        )
     return True
 
 
