@@ -335,6 +335,18 @@ def candidates_table() -> str:
     return table(header, rows)
 
 
+def health_line() -> str:
+    """README: /healthz latency under load."""
+    r = load("health_under_load")
+    b, q = r["healthz_under_load_ms"], r["healthz_idle_ms"]
+    return (
+        f"`/healthz` while `/ask` runs at concurrency {r['concurrency']} "
+        f"(`benchmarks/health_under_load.py`, {_when('health_under_load')}): p50 {b['p50']} ms, "
+        f"p99 {b['p99']} ms over {b['n']} probes, {r['healthz_errors']} errors "
+        f"(idle: p50 {q['p50']} ms).\n"
+    )
+
+
 MAKERS: dict[str, Callable[[], str]] = {
     "performance": performance,
     "time": time_table,
@@ -347,6 +359,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "squad": squad_articles,
     "switch": switch_table,
     "candidates": candidates_table,
+    "health": health_line,
 }
 
 

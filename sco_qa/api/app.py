@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -180,6 +181,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # few request threads: more only queue for the model and slow the event loop (GIL)
+        threads = settings.request_threads or os.cpu_count() or 1
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         thread = threading.Thread(target=holder.load, args=(settings,), daemon=True)
         thread.start()
         yield
