@@ -329,6 +329,7 @@ def test_site_favicon_and_skipped_files(base: str, tmp_path: Path) -> None:
     site = httpx.get(f"{base}/site").json()
     assert site["title"] == "Ask the document" and site["documents"] == 1
     assert "How Kazakhstan’s SCO Chairmanship" in site["subtitle"] and site["examples"]
+    assert not any("?”?" in e for e in site["examples"])  # a heading's own "?" not doubled
     icon = httpx.get(f"{base}/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg")
     corpus = write_mixed(tmp_path / "corpus")

@@ -361,7 +361,7 @@ def site(settings: Settings, documents: Sequence[Document], sections: Sequence[s
         shown = ", ".join(titles[:3]) + (", …" if len(titles) > 3 else "")
         title, source = "Ask the documents", f"{len(titles)} documents ({shown})"
     subtitle = f"Answers are quoted word for word from {source}, with citations you can open."
-    named = list(dict.fromkeys(x for x in sections if x))[:3]
+    named = list(dict.fromkeys(x.rstrip("?!.:;") for x in sections if x))[:3]
     examples = [f"What is said about “{x}”?" for x in named] or [
         f"What is “{t}” about?" for t in titles[:3]
     ]
