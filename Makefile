@@ -61,6 +61,8 @@ bench: install
 	$(VENV)/python benchmarks/scale.py
 	$(VENV)/python benchmarks/switch_load.py
 	$(VENV)/python benchmarks/readers.py
+	$(VENV)/python benchmarks/build_throughput.py
+	$(VENV)/python benchmarks/health_under_load.py
 	$(VENV)/python benchmarks/scorer_candidates.py
 	$(VENV)/sco-qa eval --report benchmarks/results/golden
 	$(VENV)/python benchmarks/tables.py

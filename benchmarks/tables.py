@@ -335,6 +335,16 @@ def candidates_table() -> str:
     return table(header, rows)
 
 
+def build_line() -> str:
+    """README: the index build's throughput."""
+    r = load("build_throughput")
+    return (
+        f"Index build (`benchmarks/build_throughput.py`, {_when('build_throughput')}): "
+        f"{r['documents']} SQuAD articles, {r['passages']} passages and {r['sentences']} "
+        f"sentences in {r['build_seconds']} s, {r['texts_per_second']} texts/s on 2 cores.\n"
+    )
+
+
 def health_line() -> str:
     """README: /healthz latency under load."""
     r = load("health_under_load")
@@ -360,6 +370,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "switch": switch_table,
     "candidates": candidates_table,
     "health": health_line,
+    "build": build_line,
 }
 
 

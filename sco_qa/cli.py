@@ -36,7 +36,6 @@ from .evaluation import (
 from .index import (
     build_index,
     current_build,
-    ensure_index,
     read_manifest,
     rebuild_reason,
     rollback,
@@ -415,15 +414,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"--port or SCO_QA_PORT (e.g. SCO_QA_PORT={settings.port + 1} make run)"
         )
     model_path()  # fail now, clearly, if the model is missing
-    params = chunking_params(settings)
-    ensure_index(
-        settings.corpus_dir,
-        settings.index_dir,
-        lambda: load_embedder(settings),
-        params,
-        settings.ann_threshold,
-        scorer=load_scorer().version,
-    )
+    load_scorer()  # and the answer scorer
+    # no build here: the server listens at once and builds a missing or stale index behind
+    # the build lock (one worker builds, the others wait), telling /readyz how far it got
     if settings.workers > 1 and not settings.model_threads:
         # measured (benchmarks/http_load*): one model thread per core beats oversubscription
         threads = max(1, (os.cpu_count() or 1) // settings.workers)

@@ -8,7 +8,7 @@ their best sentence → the answer composed.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -94,6 +94,7 @@ class Engine:
         embedder: Embedder | None = None,
         rebuild: bool | None = None,
         scorer: ScorerModel | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> Engine:
         """Load the model, the index (building or rebuilding it where allowed) and the answer
         scorer (the trained one unless another is given)."""
@@ -110,6 +111,7 @@ class Engine:
             scorer.version,
             read_corpus(settings.corpus_dir, settings.max_file_bytes),
             settings.keep_builds,
+            progress,
         )
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
         return cls(settings, emb, index, table, scorer)

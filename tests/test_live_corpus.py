@@ -114,3 +114,41 @@ def test_serve_watch_rebuilds_when_the_folder_changes(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_serve_listens_at_once_and_tells_the_build_progress(tmp_path: Path) -> None:
+    from sco_qa.evaluation.squad import load_squad, write_corpus
+
+    data = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "squad2-dev-part.json"
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    write_corpus(load_squad(data, ["Steam engine", "Immune system"]), corpus)
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "sco_qa", "serve", "--port", str(port),
+           "--corpus", str(corpus), "--index", str(index)]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    messages: list[str] = []
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{url}/healthz").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(healthy, 60)
+        assert not (index / "CURRENT").exists()  # listening before the build is done
+
+        def ready() -> bool:
+            resp = httpx.get(f"{url}/readyz")
+            if resp.status_code == 503:
+                messages.append(resp.json()["error"]["message"])
+            return resp.status_code == 200
+
+        wait_for(ready, 300)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert any("embedding" in m and " of " in m for m in messages), messages[-3:]
+    assert all("retry in a few seconds" in m for m in messages)

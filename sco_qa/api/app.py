@@ -55,6 +55,7 @@ class EngineHolder:
         self.engine: Engine | None = None
         self.error: str = ""
         self.code = "index_error"
+        self.progress = ""  # what the load (or the build it needed) is doing
         self.ready = threading.Event()
         self.stop = threading.Event()
         self._refused = ""  # a build that failed to load, not tried again
@@ -63,7 +64,7 @@ class EngineHolder:
         """Open the engine (in a background thread), then follow the index's ``CURRENT``
         pointer; a failure to load is kept for ``get``."""
         try:
-            engine = Engine.open(settings)
+            engine = Engine.open(settings, progress=self._report)
             engine.embedder.embed_query("warm up")
             self.engine = engine
             log.info("index loaded from %s", engine.index.path)
@@ -78,6 +79,10 @@ class EngineHolder:
         if self.engine is not None and settings.reload_interval:
             while not self.stop.wait(settings.reload_interval):
                 self.follow(settings.index_dir)
+
+    def _report(self, message: str) -> None:
+        self.progress = message
+        log.info("%s", message)
 
     def _exit_later(self, seconds: float) -> None:
         """Exit the process with status 3 after ``seconds`` (for a supervisor to see and
@@ -114,7 +119,8 @@ class EngineHolder:
         """The loaded engine; an IndexStateError while it loads or when it failed."""
         if self.engine is None:
             if not self.error:
-                raise IndexStateError("the index is still loading; retry in a few seconds")
+                doing = f" ({self.progress})" if self.progress else ""
+                raise IndexStateError(f"the index is still loading{doing}; retry in a few seconds")
             err = IndexStateError(self.error)
             err.code = self.code
             raise err

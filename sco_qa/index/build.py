@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,26 @@ def _truncated(embedder: Embedder, chunks: list[Chunk], sentences: list[Sentence
     return over
 
 
+Progress = Callable[[str], None]
+#: texts embedded between two progress reports
+PROGRESS_STEP = 512
+
+
+def quiet(message: str) -> None:
+    """Progress nobody watches: to the debug log."""
+    log.debug("%s", message)
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: Progress) -> np.ndarray:
+    """Vectors of ``texts``, embedded in steps so that progress can be told."""
+    parts = []
+    for start in range(0, len(texts), PROGRESS_STEP):
+        progress(f"embedding {start} of {len(texts)} passages and sentences")
+        parts.append(embedder.embed(texts[start : start + PROGRESS_STEP], progress=True))
+    progress("writing the index files")
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
 def _write_build(
     folder: Path,
     corpus: CorpusRead,
@@ -109,12 +130,15 @@ def _write_build(
     params: ChunkingParams,
     ann_threshold: int,
     scorer: str,
+    progress: Progress,
 ) -> tuple[dict[str, Any], list[str]]:
     docs = corpus.documents
     chunks, sentences = chunk_corpus(docs, params)
+    progress(f"{len(docs)} documents cut into {len(chunks)} passages, {len(sentences)} sentences")
     truncated = _truncated(embedder, chunks, sentences)
-    pvec = embedder.embed([c.text for c in chunks], progress=True)
-    svec = embedder.embed([s.text for s in sentences], progress=True)
+    texts = [c.text for c in chunks] + [s.text for s in sentences]
+    vectors = _embed(embedder, texts, progress)
+    pvec, svec = vectors[: len(chunks)], vectors[len(chunks) :]
     artifacts = {
         "chunks.json": _records_json(chunks, sentences),
         "documents.json": _documents_json(docs),
@@ -155,6 +179,7 @@ def build_index(
     keep: int = KEEP_BUILDS,
     wait: bool = True,
     locked: bool = False,
+    progress: Progress = quiet,
 ) -> BuildReport:
     """Chunk, embed and index ``corpus_dir`` (or ``corpus`` already read from it); switch
     ``index_dir`` to the new build atomically. One build of a folder runs at a time: the
@@ -164,10 +189,11 @@ def build_index(
     corpus = read_corpus(corpus_dir) if corpus is None else corpus
     if not corpus.documents:
         raise CorpusError(no_documents(corpus_dir, corpus))
+    args = (index_dir, corpus, embedder, params, ann_threshold, scorer, keep, progress)
     if locked:
-        return _build(index_dir, corpus, embedder, params, ann_threshold, scorer, keep)
+        return _build(*args)
     with build_lock(index_dir, wait):
-        return _build(index_dir, corpus, embedder, params, ann_threshold, scorer, keep)
+        return _build(*args)
 
 
 def _build(
@@ -178,13 +204,16 @@ def _build(
     ann_threshold: int,
     scorer: str,
     keep: int,
+    progress: Progress,
 ) -> BuildReport:
     started = time.perf_counter()
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         folder.mkdir()
-        manifest, truncated = _write_build(folder, corpus, embedder, params, ann_threshold, scorer)
+        manifest, truncated = _write_build(
+            folder, corpus, embedder, params, ann_threshold, scorer, progress
+        )
         durable.write_synced(folder / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
         durable.fsync_dir(folder)
         _switch_current(index_dir, folder.name)

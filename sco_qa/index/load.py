@@ -17,7 +17,7 @@ from ..chunking import ChunkingParams
 from ..corpus import CorpusRead, read_corpus
 from ..errors import IndexStateError, StaleIndexError
 from ..records import Chunk, Document, Sentence
-from .build import ANN_THRESHOLD, CURRENT, KEEP_BUILDS, build_index
+from .build import ANN_THRESHOLD, CURRENT, KEEP_BUILDS, Progress, build_index, quiet
 from .dense import DenseBackend, load_dense
 from .lexical import LexicalIndex
 from .lock import build_lock
@@ -192,6 +192,7 @@ def ensure_index(
     model: Embedder | None = None,
     scorer: str = "",
     keep: int = KEEP_BUILDS,
+    progress: Progress | None = None,
 ) -> bool:
     """Build the index when it is missing or stale (or built by another ``model``); True
     when a build was made. ``embedder`` is called only when a build is needed. Processes
@@ -199,6 +200,8 @@ def ensure_index(
     corpus = read_corpus(corpus_dir) if corpus is None else corpus
     if rebuild_reason(index_dir, corpus, corpus_dir, params, model) is None:
         return False
+    if progress:
+        progress("waiting for another build of the index to finish")
     with build_lock(index_dir):
         reason = rebuild_reason(index_dir, corpus, corpus_dir, params, model)
         if reason is None:  # another process built it while this one waited
@@ -214,6 +217,7 @@ def ensure_index(
             scorer,
             keep,
             locked=True,
+            progress=progress or quiet,
         )
     return True
 
@@ -228,6 +232,7 @@ def open_index(
     scorer: str = "",
     corpus: CorpusRead | None = None,
     keep: int = KEEP_BUILDS,
+    progress: Progress | None = None,
 ) -> Index:
     """Load the index, building it first when missing, stale or cut differently (if
     ``rebuild``); without ``rebuild`` a missing or stale index is an error."""
@@ -243,5 +248,6 @@ def open_index(
             embedder,
             scorer,
             keep,
+            progress,
         )
     return load_index(corpus_dir, index_dir, embedder, corpus)
