@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 from . import training
 from .answer import MODEL_FILE, load_scorer
+from .api.protocol import GuardedHttpToolsProtocol
 from .api.schemas import AnswerOut, PassageOut, TurnIn
 from .config import Settings, load_settings
 from .corpus import load_corpus, read_corpus
@@ -404,6 +406,10 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Build the index if needed (once, before any worker starts), then run uvicorn."""
     import uvicorn
@@ -427,6 +433,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.environ["SCO_QA_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
     url = f"http://{settings.host}:{settings.port}/"
     print(f"sco-qa: chat page and API at {url} (API docs at {url}docs)", flush=True)
+    # uvicorn re-raises SIGTERM once it has shut down gracefully; a requested stop is a clean
+    # exit (status 0), with one worker as with several
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run(
         "sco_qa.api:make_app",
         factory=True,
@@ -435,6 +444,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=settings.workers,
         log_level="info",
         access_log=False,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        http=GuardedHttpToolsProtocol,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        limit_concurrency=settings.max_connections or None,
     )
     return 0
 

@@ -56,6 +56,20 @@ class Settings(BaseSettings):
         "(benchmarks/health_under_load.py: 2 on 2 cores kept /healthz p99 under 10 ms at "
         "concurrency 128 with the most /ask throughput; 4 and 8 gave 15 and 31 ms)",
     )
+    keep_alive_timeout: int = Field(5, ge=1, le=600, description="idle keep-alive seconds")
+    header_timeout: float = Field(
+        10, gt=0, le=600, description="seconds a request's headers may take to arrive"
+    )
+    body_timeout: float = Field(
+        10, gt=0, le=600, description="seconds a request's body may take after its headers"
+    )
+    max_header_kb: int = Field(16, ge=1, le=1024, description="request line and headers, KiB")
+    shutdown_timeout: int = Field(
+        10, ge=1, le=600, description="seconds SIGTERM waits for open requests before exiting"
+    )
+    max_connections: int = Field(
+        1000, ge=0, description="connections and tasks beyond which requests get 503 (0: no cap)"
+    )
     exit_after_load_failure: float = Field(
         5.0,
         ge=0,

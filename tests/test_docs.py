@@ -47,3 +47,11 @@ def _undocumented(path: Path) -> list[str]:
 def test_every_public_name_has_a_docstring() -> None:
     missing = [m for p in sorted((ROOT / "sco_qa").rglob("*.py")) for m in _undocumented(p)]
     assert not missing, missing
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    from sco_qa.config import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [n for n in Settings.model_fields if f"SCO_QA_{n.upper()}" not in readme]
+    assert not missing, missing

@@ -235,3 +235,18 @@ def test_no_wait_and_one_build_for_many_starters(
         made = list(pool.map(lambda _: ensure_index(tricky_dir, out, lambda: fake_embedder),
                              range(4)))  # fmt: skip
     assert made.count(True) == 1  # one built; the others waited and found it built
+
+
+def test_a_crashed_switch_leaves_no_temp_pointer(
+    tricky_dir: Path, tmp_path: Path, fake_embedder
+) -> None:
+    out = tmp_path / "index"
+    build_index(tricky_dir, out, fake_embedder)
+    old = out / ".CURRENT.dead1234.tmp"
+    old.write_text("build-gone\n")
+    os.utime(old, (0, 0))  # left by a crash long ago
+    fresh = out / ".CURRENT.live5678.tmp"
+    fresh.write_text("build-being-switched\n")  # another builder, right now
+    (tricky_dir / "plain.txt").write_text("Again.", encoding="utf-8")
+    build_index(tricky_dir, out, fake_embedder)
+    assert not old.exists() and fresh.exists()
