@@ -200,9 +200,7 @@ def ensure_index(
     corpus = read_corpus(corpus_dir) if corpus is None else corpus
     if rebuild_reason(index_dir, corpus, corpus_dir, params, model) is None:
         return False
-    if progress:
-        progress("waiting for another build of the index to finish")
-    with build_lock(index_dir):
+    with build_lock(index_dir, on_wait=progress):
         reason = rebuild_reason(index_dir, corpus, corpus_dir, params, model)
         if reason is None:  # another process built it while this one waited
             return False

@@ -8,7 +8,7 @@ import errno
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,9 +19,11 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def build_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
-    """Hold the index folder's build lock; wait for another build to finish, or with
-    ``wait=False`` fail at once with an IndexStateError."""
+def build_lock(
+    index_dir: Path, wait: bool = True, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the index folder's build lock; wait for another build to finish (telling
+    ``on_wait``), or with ``wait=False`` fail at once with an IndexStateError."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -39,6 +41,8 @@ def build_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
                     "--no-wait to wait"
                 ) from None
             log.warning("another build of %s is running; waiting for it", index_dir)
+            if on_wait:
+                on_wait("waiting for another build of the index to finish")
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
