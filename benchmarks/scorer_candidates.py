@@ -29,6 +29,7 @@ from common import ROOT, write_result
 
 from sco_qa.answer import make_query
 from sco_qa.answer.candidates import BASE_FEATURES
+from sco_qa.embedding.onnx import model_inputs
 from sco_qa.evaluation.squad import calibration_metrics, holds_answer, load_squad
 from sco_qa.text import content_words, stems
 from sco_qa.training import (
@@ -107,11 +108,7 @@ def late_interaction(engine: Any, rows: list[Gathered]) -> tuple[list[np.ndarray
 
     def tokens_of(texts: list[str]) -> list[np.ndarray]:
         enc = emb._tok.encode_batch(texts)
-        feed = {
-            "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
-        }
+        feed = model_inputs(enc)
         hidden = session.run(None, feed)[0]
         out = []
         for h, e in zip(hidden, enc, strict=True):

@@ -79,6 +79,15 @@ def _quantise(src: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def model_inputs(encodings: list[Any]) -> dict[str, np.ndarray]:
+    """The model's inputs for a batch of ``tokenizers`` encodings."""
+    return {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+    }
+
+
 def onnx_file(cache_dir: Path, quantized: bool) -> Path:
     """The exported model for the installed weights, exporting it on first use."""
     src = model_path()
@@ -183,12 +192,7 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         return np.vstack([self._batch(session, [t]) for t in texts])
 
     def _batch(self, session: Any, texts: list[str]) -> np.ndarray:
-        enc = self._tok.encode_batch(texts)
-        feed = {
-            "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
-        }
+        feed = model_inputs(self._tok.encode_batch(texts))
         hidden = session.run(None, feed)[0]
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
