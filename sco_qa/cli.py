@@ -183,10 +183,9 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _print_skipped(skipped: Sequence[Skipped] | Sequence[dict[str, str]]) -> None:
+def _print_skipped(skipped: Sequence[Skipped]) -> None:
     for s in skipped:
-        path, reason = (s["path"], s["reason"]) if isinstance(s, dict) else (s.path, s.reason)
-        print(f"  skipped {path}: {reason}")
+        print(f"  skipped {s.path}: {s.reason}")
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -263,7 +262,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     )
     for doc_id, info in m["corpus"].get("files", {}).items():
         print(f"  {doc_id}: {info['title']}")
-    _print_skipped(m["corpus"].get("skipped", []))
+    _print_skipped([Skipped(**s) for s in m["corpus"].get("skipped", [])])
     print("current with the corpus" if reason is None else f"stale: {reason}")
     return 0
 

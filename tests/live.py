@@ -26,7 +26,7 @@ class Live(str):
     proc: subprocess.Popen
 
     def wait_ready(self) -> None:
-        _wait(self, "/readyz", self.proc)
+        wait_until(self, "/readyz", self.proc)
 
 
 @contextmanager
@@ -66,9 +66,9 @@ def live_server(
     base = Live(f"http://127.0.0.1:{port}")
     base.proc = proc
     try:
-        _wait(base, "/healthz", proc)
+        wait_until(base, "/healthz", proc)
         if wait_ready:
-            _wait(base, "/readyz", proc)
+            wait_until(base, "/readyz", proc)
         yield base
     finally:
         proc.terminate()
@@ -80,7 +80,8 @@ def live_server(
             out.close()  # type: ignore[union-attr]
 
 
-def _wait(base: str, path: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+def wait_until(base: str, path: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    """Wait until ``base + path`` answers 200; an error if the server exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

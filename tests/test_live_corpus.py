@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from .conftest import DATA
-from .live import free_port, live_server
+from .live import free_port, live_server, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -95,14 +95,7 @@ def test_serve_watch_rebuilds_when_the_folder_changes(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-
-        def ready() -> bool:
-            try:
-                return httpx.get(f"{url}/readyz").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(ready, 120)
+        wait_until(url, "/readyz", proc, 120)
         (corpus / "sub").mkdir()
         (corpus / "sub" / "bikes.md").write_text("Bikes are parked in the yard.\n", "utf-8")
         wait_for(lambda: "sub/bikes" in doc_ids(url))
@@ -130,14 +123,7 @@ def test_serve_listens_at_once_and_tells_the_build_progress(tmp_path: Path) -> N
     url = f"http://127.0.0.1:{port}"
     messages: list[str] = []
     try:
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"{url}/healthz").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(healthy, 60)
+        wait_until(url, "/healthz", proc, 60)
         assert not (index / "CURRENT").exists()  # listening before the build is done
 
         def ready() -> bool:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from .conftest import DATA
-from .live import free_port
+from .live import free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -28,15 +28,8 @@ def start(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[subprocess.P
            str(DATA / "tricky"), "--index", str(tmp_path / "index"), *args]  # fmt: skip
     proc = subprocess.Popen(cmd, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        assert proc.poll() is None and time.monotonic() < deadline
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    wait_until(url, "/readyz", proc, 120)
+    return proc, url
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
