@@ -8,6 +8,8 @@ import os
 import signal
 import socket
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,6 +19,8 @@ from typing import Any
 
 from . import training
 from .answer import MODEL_FILE, load_scorer
+from .api.app import EngineHolder
+from .api.mcp_server import build_mcp
 from .api.protocol import GuardedHttpToolsProtocol
 from .api.schemas import AnswerOut, PassageOut, TurnIn
 from .config import Settings, load_settings
@@ -65,6 +69,7 @@ EXAMPLES = {
     "status": "sco-qa status --index index/",
     "rollback": "sco-qa rollback --index index/",
     "train": "sco-qa train --data benchmarks/data/squad2-dev-part.json",
+    "mcp": "sco-qa mcp --corpus ~/notes   (an MCP client starts it and talks over stdio)",
 }
 HELPS = {
     "index": "build the index of the corpus",
@@ -75,6 +80,7 @@ HELPS = {
     "status": "show what the index holds, what it skipped and whether it is current",
     "rollback": "point the index at the build before the live one",
     "train": "train the answer scorer on SQuAD articles (leave-one-article-out figures)",
+    "mcp": "serve the MCP tools (ask, search, get_document) over stdio",
 }
 
 
@@ -426,6 +432,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # measured (benchmarks/http_load*): one model thread per core beats oversubscription
         threads = max(1, (os.cpu_count() or 1) // settings.workers)
         os.environ["SCO_QA_MODEL_THREADS"] = str(threads)
+    if settings.workers > 1:
+        metrics_folder()
     if args.watch:
         CorpusWatcher(settings).start()
     os.environ["SCO_QA_CORPUS_DIR"] = str(Path(settings.corpus_dir).resolve())
@@ -451,6 +459,37 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def metrics_folder() -> Path:
+    """The folder several workers keep their metrics in (prometheus-client's multiprocess
+    mode): PROMETHEUS_MULTIPROC_DIR emptied of an earlier run's files, or a new one."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not given:
+        given = tempfile.mkdtemp(prefix="sco-qa-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = given
+    folder = Path(given)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    return folder
+
+
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the MCP server over stdin/stdout. The index loads (or builds) in the background
+    while the client connects; a tool called before it is ready waits for it."""
+    model_path()  # fail now, clearly, if the model is missing
+    holder = EngineHolder()
+    stay = settings.model_copy(update={"exit_after_load_failure": 0})  # tools tell the error
+    threading.Thread(target=holder.load, args=(stay,), daemon=True).start()
+
+    def engine() -> Engine:
+        holder.ready.wait()
+        return holder.get()
+
+    build_mcp(engine).run("stdio")
+    holder.stop.set()
+    return 0
+
+
 COMMANDS = {
     "index": cmd_index,
     "search": cmd_search,
@@ -460,4 +499,5 @@ COMMANDS = {
     "status": cmd_status,
     "rollback": cmd_rollback,
     "train": cmd_train,
+    "mcp": cmd_mcp,
 }

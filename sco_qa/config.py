@@ -45,6 +45,26 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         None, description="turns on POST and DELETE /documents for whoever sends it as a bearer"
     )
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="bearer keys every route but /healthz, /readyz and the page requires "
+        "(comma-separated); none: the API is open",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="a file of API keys, one a line (# starts a comment), read at start"
+    )
+    rate_limit: str | None = Field(
+        None,
+        pattern=r"^\s*\d+\s*/\s*(second|minute|hour|day)\s*$",
+        description="requests allowed per API key (per client address without keys) and "
+        "server process, as COUNT/second|minute|hour|day, e.g. 60/minute; unset: no limit",
+    )
+    openai_model: str = Field(
+        "sco-qa",
+        min_length=1,
+        max_length=200,
+        description="the model id the OpenAI-compatible API (/v1) serves the corpus as",
+    )
     reload_interval: float = Field(
         1.0, ge=0, le=3600, description="seconds between a server's looks at the live build"
     )
@@ -110,7 +130,7 @@ class Settings(BaseSettings):
         """``max_file_mb`` in bytes."""
         return int(self.max_file_mb * 1024 * 1024)
 
-    @field_validator("cors_origins", "examples", mode="before")
+    @field_validator("cors_origins", "examples", "api_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().startswith("["):

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,8 +27,12 @@ from ..errors import IndexStateError, QuestionError, ScoQaError
 from ..index import BuildReport, current_build
 from ..logs import configure_logging
 from ..records import Document
+from . import openai_compat
 from . import schemas as s
-from .middleware import BodyGuard, BodyRule, HeadAsGet, SecurityHeaders
+from .auth import ApiKeyGuard, RateLimiter, api_keys, parse_rate
+from .mcp_server import build_mcp
+from .metrics import CONTENT_TYPE, Metrics, RequestMetrics
+from .middleware import BodyGuard, BodyRule, HeadAsGet, SecurityHeaders, error_body
 from .uploads import UploadError, Uploads, check_token
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -37,9 +41,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": s.ErrorOut, "description": d}
     for code, d in (
         (400, "bad input"),
-        (401, "no admin token"),
+        (401, "no valid key or token"),
         (403, "wrong admin token"),
         (404, "not found"),
+        (429, "over the rate limit (see Retry-After)"),
         (413, "body too large"),
         (415, "not JSON"),
         (422, "invalid request"),
@@ -128,10 +133,20 @@ class EngineHolder:
 
 
 def _error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    path: str = "",
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message}}
+    body = error_body(status, code, message, path)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _openai(request: Request) -> bool:
+    """Whether the request is on the OpenAI-compatible routes, whose invalid requests are
+    400s (OpenAI's status) rather than 422s."""
+    return request.url.path.startswith("/v1/")
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
@@ -150,27 +165,33 @@ def install_error_handlers(app: FastAPI) -> None:
     """Every error becomes a JSON body with a 4xx (a 503 when the index is not ready)."""
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(*_validation_message(exc))
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, code, message = _validation_message(exc)
+        status = 400 if _openai(request) else status
+        return _error(status, code, message, path=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        return _error(exc.status_code, code, str(exc.detail), headers, request.url.path)
 
     @app.exception_handler(ScoQaError)
-    async def _ours(_: Request, exc: ScoQaError) -> JSONResponse:
+    async def _ours(request: Request, exc: ScoQaError) -> JSONResponse:
         if isinstance(exc, UploadError):
             auth = {"www-authenticate": "Bearer"} if exc.status == 401 else None
             return _error(exc.status, exc.code, str(exc), auth)
         # a bad question is the caller's; anything else means the service is not usable yet
-        status = 422 if isinstance(exc, QuestionError) else 503
-        return _error(status, exc.code, str(exc))
+        status = 503
+        if isinstance(exc, QuestionError):
+            status = 400 if _openai(request) else 422
+        return _error(status, exc.code, str(exc), path=request.url.path)
 
     @app.exception_handler(Exception)
-    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return _error(500, "internal_error", "unexpected server error; see the server log")
+        message = "unexpected server error; see the server log"
+        return _error(500, "internal_error", message, path=request.url.path)
 
 
 def make_app() -> FastAPI:
@@ -184,6 +205,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI app; nothing heavy happens until the lifespan starts."""
     settings = settings or get_settings()
     holder = EngineHolder()
+    keys = api_keys(settings)  # a ConfigError now, not at the first request
+    limiter = RateLimiter(*parse_rate(settings.rate_limit)) if settings.rate_limit else None
+    metrics = Metrics(lambda: holder.engine, settings.model_backend)
+    mcp = build_mcp(holder.get, lambda a: metrics.observe(a, "mcp"))
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True, host=settings.host
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -192,7 +220,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         thread = threading.Thread(target=holder.load, args=(settings,), daemon=True)
         thread.start()
-        yield
+        async with mcp.session_manager.run():
+            yield
         holder.stop.set()
 
     app = FastAPIOffline(
@@ -203,8 +232,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.holder = holder
     app.state.settings = settings
+    app.state.metrics = metrics
     install_error_handlers(app)
-    add_routes(app, holder, settings)
+    add_routes(app, holder, settings, metrics)
+    openai_errors: dict[int | str, dict[str, Any]] = {
+        k: ERRORS[k] for k in (400, 401, 404, 413, 415, 429, 503)
+    }
+    observe = lambda a: metrics.observe(a, "openai")  # noqa: E731
+    openai_compat.add_routes(app, holder.get, settings.openai_model, observe, openai_errors)
+    # streamable HTTP, stateless (any worker may take any request), answers as JSON
+    app.router.routes.extend(r for r in mcp_app.routes if getattr(r, "path", "") == "/mcp")
     app.mount("/static", StaticFiles(directory=WEB), name="static")
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -213,15 +250,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["content-type"],
+            allow_headers=["content-type", "authorization"],
         )
-    rules = {"/ask": BodyRule()}
+    rules = {"/ask": BodyRule(), "/v1/chat/completions": BodyRule(CHAT_BODY)}
     if settings.admin_token:
         token = settings.admin_token.get_secret_value()
         limit = settings.max_file_bytes + UPLOAD_OVERHEAD
         rules["/documents"] = BodyRule(limit, "multipart/form-data", False, token)
         add_upload_routes(app, holder, settings, token)
     app.add_middleware(BodyGuard, rules=rules)
+    if keys.digests or limiter:
+        app.add_middleware(ApiKeyGuard, keys=keys, limiter=limiter)
+    app.add_middleware(RequestMetrics, metrics=metrics, routes=app.router.routes)
     app.add_middleware(HeadAsGet)
     # Swagger UI's OAuth2 redirect page: no route here uses OAuth2
     app.router.routes[:] = [
@@ -231,8 +271,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
-    """The page, health, ask, search and document routes."""
+def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: Metrics) -> None:
+    """The page, health, metrics, ask, search and document routes."""
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -266,7 +306,18 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
     def ask(body: s.AskRequest) -> s.AnswerOut:
         """Answer a question with verbatim quotes, or say the corpus does not contain it."""
         history = [t.to_record() for t in body.history]
-        return s.AnswerOut.model_validate(holder.get().ask(body.question, body.top_k, history))
+        answer = holder.get().ask(body.question, body.top_k, history)
+        metrics.observe(answer, "api")
+        return s.AnswerOut.model_validate(answer)
+
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}},
+    )
+    def prometheus() -> Response:
+        """Prometheus metrics: requests, ask latency by stage, answers, the loaded index."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     @app.get(
         "/search", response_model=s.SearchOut, responses={k: ERRORS[k] for k in (400, 422, 503)}
@@ -315,6 +366,8 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings) -> None:
         return {**_summary(doc), "text": doc.text, "blocks": blocks}
 
 
+#: a chat request's body: conversations carry their history (the rest of the API: 32 KiB)
+CHAT_BODY = 512 * 1024
 #: room for the multipart envelope around an uploaded file
 UPLOAD_OVERHEAD = 64 * 1024
 

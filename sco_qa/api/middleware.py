@@ -29,17 +29,37 @@ DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 access_log = logging.getLogger("sco_qa.access")
 
 
-async def send_error(send: Send, status: int, code: str, message: str) -> None:
-    """The package's JSON error body, sent from a pure-ASGI guard."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+def error_body(status: int, code: str, message: str, path: str = "") -> dict[str, Any]:
+    """The package's error body, ``{"error": {"code", "message"}}``; on the OpenAI-compatible
+    routes (``/v1/…``) OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``."""
+    if not path.startswith("/v1/"):
+        return {"error": {"code": code, "message": message}}
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    kind = "rate_limit_error" if status == 429 else kind
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    path: str = "",
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """The JSON error body, sent from a pure-ASGI guard."""
+    body = json.dumps(error_body(status, code, message, path)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (the first of that name), or None."""
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             return str(value.decode("latin-1"))
@@ -71,17 +91,21 @@ class BodyGuard:
         if rule is None:
             return await self.app(scope, receive, send)
         if rule.token:
-            refused = denied(_header(scope, b"authorization"), rule.token)
+            refused = denied(header(scope, b"authorization"), rule.token)
             if refused:
-                return await send_error(send, *refused)
+                return await send_error(send, *refused, scope["path"])
         too_large = f"request body over {rule.limit} bytes"
-        length = _header(scope, b"content-length")
+        length = header(scope, b"content-length")
         if length and length.isdigit() and int(length) > rule.limit:
-            return await send_error(send, 413, "body_too_large", too_large)
-        ctype = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+            return await send_error(send, 413, "body_too_large", too_large, scope["path"])
+        ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if ctype != rule.media_type:
             return await send_error(
-                send, 415, "unsupported_media_type", f"send the body as {rule.media_type}"
+                send,
+                415,
+                "unsupported_media_type",
+                f"send the body as {rule.media_type}",
+                scope["path"],
             )
         body = bytearray()
         more = True
@@ -92,35 +116,38 @@ class BodyGuard:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > rule.limit:
-                return await send_error(send, 413, "body_too_large", too_large)
+                return await send_error(send, 413, "body_too_large", too_large, scope["path"])
         if rule.text:
             try:
                 bytes(body).decode("utf-8")
             except UnicodeDecodeError:
-                return await send_error(send, 400, "bad_encoding", "the body is not UTF-8 text")
-        return await self.app(scope, _replay(bytes(body)), send)
+                why = "the body is not UTF-8 text"
+                return await send_error(send, 400, "bad_encoding", why, scope["path"])
+        return await self.app(scope, _replay(bytes(body), receive), send)
 
 
-def denied(header: str | None, token: str) -> tuple[int, str, str] | None:
+def denied(authorization: str | None, token: str) -> tuple[int, str, str] | None:
     """Why a request's bearer token is refused (status, code, message), or None."""
-    if not header or not header.lower().startswith("bearer "):
+    if not authorization or not authorization.lower().startswith("bearer "):
         return 401, "unauthorized", "send Authorization: Bearer <SCO_QA_ADMIN_TOKEN>"
-    if not hmac.compare_digest(header[7:].strip().encode("utf-8"), token.encode("utf-8")):
+    if not hmac.compare_digest(authorization[7:].strip().encode("utf-8"), token.encode("utf-8")):
         return 403, "forbidden", "the admin token is wrong"
     return None
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read up front, then the client's own messages: a streamed response waits on
+    them for the client to go away, so they must not be made up."""
     sent = False
 
-    async def receive() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replayed
 
 
 class SecurityHeaders:

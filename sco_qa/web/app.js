@@ -18,10 +18,23 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+const KEY_ITEM = "sco-qa-api-key";  // kept for this tab only (sessionStorage)
+
+function withKey(options = {}) {
+  const key = sessionStorage.getItem(KEY_ITEM);
+  if (!key) return options;
+  return { ...options, headers: { ...(options.headers || {}), authorization: `Bearer ${key}` } };
+}
+
+function askForKey() {
+  $("key-form").hidden = false;
+  $("api-key").focus();
+}
+
 async function getJSON(url, options) {
   let resp;
   try {
-    resp = await fetch(url, options);
+    resp = await fetch(url, withKey(options));
   } catch (err) {
     throw new Error("The server could not be reached. Check that it is running and try again.");
   }
@@ -30,6 +43,13 @@ async function getJSON(url, options) {
     body = await resp.json();
   } catch (err) {
     body = null;
+  }
+  if (resp.status === 401) {
+    sessionStorage.removeItem(KEY_ITEM);
+    askForKey();
+    const error = new Error("This server needs an API key: enter it in the box at the top.");
+    error.status = 401;
+    throw error;
   }
   if (!resp.ok) {
     const message = body && body.error ? body.error.message : `HTTP ${resp.status}`;
@@ -216,8 +236,20 @@ function showDocumentList(list) {
   $("skipped-list").replaceChildren(...skipped.map((s) => el("li", { text: `${s.path}: ${s.reason}` })));
 }
 
+function useKey(event) {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_ITEM, key);
+  $("api-key").value = "";
+  $("key-form").hidden = true;
+  $("question").focus();
+  showFirstDocument(60);
+}
+
 async function init() {
   $("ask-form").addEventListener("submit", submit);
+  $("key-form").addEventListener("submit", useKey);
   $("doc-picker").addEventListener("change", (event) => loadDocument(event.target.value));
   $("question").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submit(event);

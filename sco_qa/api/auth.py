@@ -1,0 +1,173 @@
+"""API keys and a per-key rate limit, as a pure-ASGI guard in front of every route but the
+health checks and the chat page's own files."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import ConfigError
+from .middleware import ASGIApp, Receive, Scope, Send, header, send_error
+
+#: reachable without a key: what a load balancer and the chat page's first load need
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/", "/favicon.ico"})
+OPEN_PREFIXES = ("/static/",)
+PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class ApiKeys:
+    """The accepted keys, kept only as SHA-256 digests; ``match`` compares in constant time."""
+
+    digests: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, keys: Iterable[str]) -> ApiKeys:
+        """Keys as given, blanks dropped."""
+        return cls(tuple(_digest(k) for k in (k.strip() for k in keys) if k))
+
+    def match(self, presented: str) -> bytes | None:
+        """The digest of the key presented when it is one of ours, else None. Every stored
+        digest is compared, so the time taken tells nothing of which key came close."""
+        probe = _digest(presented)
+        found = None
+        for d in self.digests:
+            if hmac.compare_digest(probe, d):
+                found = d
+        return found
+
+
+def read_keys_file(path: Path) -> list[str]:
+    """Keys from a file, one a line; blank lines and ``#`` comments skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read SCO_QA_API_KEYS_FILE {path}: {exc}; give a readable UTF-8 text file "
+            "with one key a line"
+        ) from None
+    return [k for k in (line.split("#", 1)[0].strip() for line in lines) if k]
+
+
+def api_keys(settings: Settings) -> ApiKeys:
+    """The keys the settings turn on (SCO_QA_API_KEYS and SCO_QA_API_KEYS_FILE together)."""
+    keys = [k.get_secret_value() for k in settings.api_keys]
+    if settings.api_keys_file is not None:
+        from_file = read_keys_file(settings.api_keys_file)
+        if not from_file:
+            raise ConfigError(f"SCO_QA_API_KEYS_FILE {settings.api_keys_file} holds no key")
+        keys += from_file
+    if settings.admin_token is not None and keys:
+        keys.append(settings.admin_token.get_secret_value())  # the admin may use every route
+    return ApiKeys.of(keys)
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``"60/minute"`` → ``(60, 60.0)``: requests and the period they are allowed in.
+
+    >>> parse_rate("10 / second")
+    (10, 1.0)
+    """
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(second|minute|hour|day)\s*", text)
+    if m is None or int(m[1]) < 1:
+        raise ConfigError(f"SCO_QA_RATE_LIMIT {text!r}: give COUNT/PERIOD, e.g. 60/minute")
+    return int(m[1]), PERIODS[m[2]]
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per caller: ``count`` requests at once, refilled evenly over ``period``
+    seconds. ``take`` says 0 when a request may go, else the seconds to wait."""
+
+    count: int
+    period: float
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[bytes, tuple[float, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, caller: bytes) -> float:
+        """Spend one request of ``caller``'s allowance; the wait in seconds when none is left."""
+        rate = self.count / self.period
+        now = self.clock()
+        with self._lock:
+            tokens, then = self._buckets.get(caller, (float(self.count), now))
+            tokens = min(float(self.count), tokens + (now - then) * rate)
+            if tokens >= 1.0:
+                self._buckets[caller] = (tokens - 1.0, now)
+                self._forget_full(now, rate)
+                return 0.0
+            self._buckets[caller] = (tokens, now)
+            return (1.0 - tokens) / rate
+
+    def _forget_full(self, now: float, rate: float) -> None:
+        """Drop callers whose bucket has refilled, so memory stays with the active ones."""
+        if len(self._buckets) < 10_000:
+            return
+        full = [k for k, (t, at) in self._buckets.items() if t + (now - at) * rate >= self.count]
+        for k in full:
+            del self._buckets[k]
+
+
+def is_open(path: str) -> bool:
+    """Whether ``path`` is served without a key."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, or None."""
+    if not authorization or authorization[:7].lower() != "bearer ":
+        return None
+    return authorization[7:].strip() or None
+
+
+class ApiKeyGuard:
+    """401 without a valid bearer key (when keys are set), 429 with Retry-After over the rate
+    limit; CORS preflights and the open paths pass. Keys are never logged or echoed."""
+
+    def __init__(self, app: ASGIApp, keys: ApiKeys, limiter: RateLimiter | None) -> None:
+        self.app, self.keys, self.limiter = app, keys, limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or is_open(scope["path"]):
+            return await self.app(scope, receive, send)
+        caller = self._caller(scope)
+        if caller is None:
+            return await send_error(
+                send,
+                401,
+                "invalid_api_key",
+                "a valid API key is required: send Authorization: Bearer <key>",
+                scope["path"],
+            )
+        wait = self.limiter.take(caller) if self.limiter else 0.0
+        if wait:
+            retry = str(max(1, math.ceil(wait)))
+            return await send_error(
+                send,
+                429,
+                "rate_limit_exceeded",
+                f"too many requests for this key; retry in {retry} s",
+                scope["path"],
+                [(b"retry-after", retry.encode())],
+            )
+        return await self.app(scope, receive, send)
+
+    def _caller(self, scope: Scope) -> bytes | None:
+        """Who is calling: the key's digest, or the client address when keys are off."""
+        if not self.keys.digests:
+            host = (scope.get("client") or ("?", 0))[0]
+            return _digest(f"address:{host}")
+        token = bearer(header(scope, b"authorization"))
+        return self.keys.match(token) if token else None
