@@ -4,10 +4,10 @@ The Python API::
 
     from sco_qa import Engine, load_settings
 
-    engine = Engine.open(load_settings(corpus_dir="corpus", index_dir="index"))
-    answer = engine.ask("Where did the leaders meet?")
+    engine = Engine.open(load_settings())  # SCO_QA_* settings: corpus/ and index/ by default
+    answer = engine.ask("Which organizations does Kazakhstan chair?")
     for c in answer.citations:
-        print(c.n, c.quote, c.doc_id, c.start, c.end)
+        print(c.quote, engine.index.documents[c.doc_id].text[c.start : c.end] == c.quote)
 
 Nothing heavy happens on import: the model and the index load in ``Engine.open``.
 """
@@ -24,7 +24,7 @@ from .errors import (
     ScoQaError,
     StaleIndexError,
 )
-from .records import Answer, Block, Chunk, Citation, Document, Hit, Sentence, Turn
+from .records import Answer, Block, Chunk, Citation, Document, Hit, Sentence, Skipped, Turn
 
 __all__ = [
     "Answer",
@@ -43,6 +43,7 @@ __all__ = [
     "ScoQaError",
     "Sentence",
     "Settings",
+    "Skipped",
     "StaleIndexError",
     "Turn",
     "get_settings",

@@ -55,3 +55,14 @@ def test_every_setting_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [n for n in Settings.model_fields if f"SCO_QA_{n.upper()}" not in readme]
     assert not missing, missing
+
+
+def test_the_python_api_is_exported_sorted_and_documented() -> None:
+    import sco_qa
+
+    assert sco_qa.__all__ == sorted(sco_qa.__all__)
+    for name in ("Engine", "Settings", "load_settings", "Answer", "Citation", "ScoQaError"):
+        assert name in sco_qa.__all__
+    for name in sco_qa.__all__:
+        assert getattr(sco_qa, name).__doc__, name
+    assert sco_qa.Engine.ask.__doc__ and sco_qa.Engine.open.__doc__

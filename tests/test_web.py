@@ -254,3 +254,26 @@ def test_a_folder_of_every_kind_of_document(browser, tmp_path: Path, shots) -> N
         shots.mkdir(parents=True, exist_ok=True)
         pg.screenshot(path=str(shots / "mixed.png"), full_page=True)
         context.close()
+
+
+def test_a_server_with_api_keys_asks_for_one(browser, engine) -> None:
+    key = "page-key-31c7"
+    env = {"SCO_QA_API_KEYS": key}
+    with live_server(CORPUS, engine.settings.index_dir, env=env) as url:
+        context = browser.new_context()
+        pg = context.new_page()
+        pg.goto(url + "/")  # the page itself is open; what it loads next needs the key
+        pg.wait_for_selector("#key-form:not([hidden])")
+        assert "API key" in pg.locator("#doc").inner_text()
+        pg.fill("#api-key", "a-wrong-key")
+        pg.press("#api-key", "Enter")
+        pg.wait_for_selector("#key-form:not([hidden])")
+        assert pg.locator("#doc p[data-start]").count() == 0
+        pg.fill("#api-key", key)
+        pg.press("#api-key", "Enter")
+        pg.wait_for_selector("#doc p[data-start]")
+        assert pg.locator("#key-form").is_hidden()
+        ask(pg, "Which organizations does Kazakhstan chair?")
+        assert "Organization of Turkic States" in pg.locator(".msg.answer").last.inner_text()
+        assert pg.evaluate("sessionStorage.getItem('sco-qa-api-key')") == key
+        context.close()

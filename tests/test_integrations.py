@@ -1,0 +1,271 @@
+"""The OpenAI-compatible API, MCP (stdio and HTTP) and /metrics, with the real clients against
+a real uvicorn on loopback, end to end on the real index."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from mcp import Client, StdioServerParameters
+from prometheus_client.parser import text_string_to_metric_families
+
+from sco_qa.answer import not_found_text
+from sco_qa.engine import Engine
+from sco_qa.index import current_build
+
+from .conftest import CORPUS, DATA, ROOT
+from .live import live_server
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "Which organizations does Kazakhstan chair?"
+UNANSWERABLE = "What is the boiling point of mercury in Kelvin?"
+
+
+@pytest.fixture(scope="module")
+def base(engine: Engine) -> str:
+    with live_server(CORPUS, engine.settings.index_dir) as url:
+        yield url
+
+
+def assert_exact(engine: Engine, citations: list[dict[str, Any]]) -> None:
+    """The citation invariant, over what a client received."""
+    assert citations
+    for c in citations:
+        text = engine.index.documents[c["doc_id"]].text
+        assert text[c["start"] : c["end"]] == c["quote"]
+
+
+def _client(base: str, key: str = "unused") -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=60)
+
+
+def test_openai_client_lists_the_model_and_gets_cited_answers(base: str, engine: Engine) -> None:
+    client = _client(base)
+    assert [m.id for m in client.models.list()] == ["sco-qa"]
+    done = client.chat.completions.create(
+        model="sco-qa",
+        messages=[{"role": "user", "content": QUESTION}],
+        max_tokens=16,
+        temperature=0.3,
+    )
+    message = done.choices[0].message
+    citations = message.model_extra["citations"]
+    assert_exact(engine, citations)
+    assert "[1]" in message.content and "\n\nSources:\n[1] " in message.content
+    assert citations[0]["quote"] in message.content  # quotes are never cut to max_tokens
+    assert done.choices[0].finish_reason == "stop" and done.usage.total_tokens > 0
+
+
+def test_openai_streaming_gives_the_same_answer(base: str, engine: Engine) -> None:
+    client = _client(base)
+    messages = [{"role": "user", "content": QUESTION}]
+    plain = client.chat.completions.create(model="sco-qa", messages=messages)
+    stream = client.chat.completions.create(
+        model="sco-qa", messages=messages, stream=True, stream_options={"include_usage": True}
+    )
+    text, citations, finish, usage = [], None, None, None
+    for chunk in stream:
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            text.append(choice.delta.content or "")
+            citations = (choice.delta.model_extra or {}).get("citations", citations)
+            finish = choice.finish_reason or finish
+    assert "".join(text) == plain.choices[0].message.content
+    assert citations == plain.choices[0].message.model_extra["citations"]
+    assert_exact(engine, citations)
+    assert finish == "stop" and usage is not None and usage.total_tokens > 0
+
+
+def test_openai_refusal_is_an_ordinary_answer(base: str) -> None:
+    done = _client(base).chat.completions.create(
+        model="sco-qa", messages=[{"role": "user", "content": UNANSWERABLE}]
+    )
+    message = done.choices[0].message
+    assert message.content == not_found_text(1)
+    assert message.model_extra["citations"] == [] and done.model_extra["answered"] is False
+
+
+def test_openai_errors_in_openai_shape(base: str) -> None:
+    client = _client(base)
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(openai.BadRequestError) as not_user:
+        client.chat.completions.create(
+            model="sco-qa", messages=[{"role": "assistant", "content": "hello"}]
+        )
+    with pytest.raises(openai.BadRequestError) as empty:
+        client.chat.completions.create(model="sco-qa", messages=[])
+    for err in (missing, not_user, empty):
+        body = err.value.body
+        assert set(body) == {"message", "type", "param", "code"} and body["message"]
+    assert "GET /v1/models" in missing.value.body["message"]
+    assert "last message" in not_user.value.body["message"]
+    raw = httpx.post(
+        f"{base}/v1/chat/completions",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert raw.status_code == 400 and raw.json()["error"]["type"] == "invalid_request_error"
+    text = httpx.post(f"{base}/v1/chat/completions", content=b"hi")
+    assert text.status_code == 415 and set(text.json()["error"]) == {
+        "message",
+        "type",
+        "param",
+        "code",
+    }
+
+
+def test_a_chat_ui_request_streams_cited_answers(base: str, engine: Engine) -> None:
+    body = json.loads((DATA / "chat-ui-request.json").read_text(encoding="utf-8"))
+    events = []
+    with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=60) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        events = [line[6:] for line in resp.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    citations = next(
+        c["choices"][0]["delta"]["citations"]
+        for c in chunks
+        if c["choices"] and "citations" in c["choices"][0]["delta"]
+    )
+    assert_exact(engine, citations)
+    assert "CSTO" in text  # the earlier turns' Sources list did not confuse the follow-up
+    assert chunks[-1]["usage"]["completion_tokens"] == len(text.split())
+
+
+async def _mcp_session(client: Client, engine: Engine) -> None:
+    names = {t.name for t in (await client.list_tools()).tools}
+    assert names == {"ask", "search", "get_document"}
+    asked = await client.call_tool("ask", {"question": QUESTION})
+    assert not asked.is_error and asked.structured_content["answered"]
+    citations = asked.structured_content["citations"]
+    assert_exact(engine, citations)
+    c = citations[0]
+    part = await client.call_tool(
+        "get_document", {"doc_id": c["doc_id"], "start": c["start"], "end": c["end"]}
+    )
+    assert part.structured_content["text"] == c["quote"]
+    follow = await client.call_tool(
+        "ask",
+        {
+            "question": "And which of them is a security alliance?",
+            "history": [{"question": QUESTION, "answer": asked.structured_content["answer"]}],
+        },
+    )
+    assert not follow.is_error
+    found = await client.call_tool("search", {"question": QUESTION, "k": 3})
+    hits = found.structured_content["hits"]
+    assert len(hits) == 3 and [h["rank"] for h in hits] == [1, 2, 3]
+    for h in hits:
+        assert engine.index.documents[h["doc_id"]].text[h["start"] : h["end"]] == h["text"]
+    refused = await client.call_tool("ask", {"question": UNANSWERABLE})
+    assert refused.structured_content["answered"] is False
+    for bad in (
+        ("get_document", {"doc_id": "no-such-doc"}),
+        ("get_document", {"doc_id": c["doc_id"], "start": 5, "end": 2}),
+        ("ask", {"question": ""}),
+        ("search", {"question": "x", "k": 99}),
+    ):
+        result = await client.call_tool(*bad)
+        assert result.is_error and result.content[0].text, bad
+    listed = await client.read_resource("documents://list")
+    docs = json.loads(listed.contents[0].text)
+    assert [d["doc_id"] for d in docs] == list(engine.index.documents)
+    whole = await client.read_resource(docs[0]["uri"])
+    assert whole.contents[0].text == engine.index.documents[docs[0]["doc_id"]].text
+
+
+def test_mcp_over_streamable_http(base: str, engine: Engine) -> None:
+    async def run() -> None:
+        async with Client(f"{base}/mcp") as client:
+            await _mcp_session(client, engine)
+
+    asyncio.run(run())
+
+
+def test_mcp_over_stdio(engine: Engine) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "sco_qa", "mcp", "--corpus", str(CORPUS)],
+        env={"HF_HUB_OFFLINE": "1", "SCO_QA_INDEX_DIR": str(engine.settings.index_dir)},
+        cwd=str(ROOT),
+    )
+
+    async def run() -> None:
+        async with Client(params, read_timeout_seconds=120) as client:
+            await _mcp_session(client, engine)
+
+    asyncio.run(run())
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_metrics_count_what_was_served(engine: Engine, tmp_path: Path) -> None:
+    with live_server(CORPUS, engine.settings.index_dir) as url:
+        for q in (QUESTION, "Where did the leaders meet?", UNANSWERABLE):
+            assert httpx.post(f"{url}/ask", json={"question": q}, timeout=30).status_code == 200
+        assert httpx.post(f"{url}/ask", json={"question": ""}).status_code == 422
+        assert httpx.get(f"{url}/documents/nope").status_code == 404
+        _client(url).chat.completions.create(
+            model="sco-qa", messages=[{"role": "user", "content": QUESTION}]
+        )
+        resp = httpx.get(f"{url}/metrics")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    got = _samples(resp.text)
+
+    def value(name: str, **labels: str) -> float:
+        return got.get((name, frozenset(labels.items())), 0.0)
+
+    assert value("sco_qa_answers_total", outcome="answered", interface="api") == 2
+    assert value("sco_qa_answers_total", outcome="refused", interface="api") == 1
+    assert value("sco_qa_answers_total", outcome="answered", interface="openai") == 1
+    ok = value("sco_qa_http_requests_total", route="/ask", method="POST", status="200")
+    assert ok == 3
+    assert value("sco_qa_http_requests_total", route="/ask", method="POST", status="422") == 1
+    not_found = {"route": "/documents/{doc_id:path}", "method": "GET", "status": "404"}
+    assert value("sco_qa_http_requests_total", **not_found) == 1
+    for stage in ("embed", "search", "compose", "total"):
+        assert value("sco_qa_ask_stage_seconds_count", stage=stage) == 4, stage
+        assert value("sco_qa_ask_stage_seconds_sum", stage=stage) > 0
+    info = next(k for k in got if k[0] == "sco_qa_index_info")
+    labels = dict(info[1])
+    assert labels["build"] == current_build(engine.settings.index_dir).name
+    assert labels["backend"] == "onnx-int8" and labels["answer_scorer"] == engine.scorer.version
+    assert value("sco_qa_documents") == 1 and value("sco_qa_index_ready") == 1
+
+
+def test_the_readme_python_example_runs(engine: Engine) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Python API", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len([line for line in code.splitlines() if line.strip()]) <= 6
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_INDEX_DIR": str(engine.settings.index_dir)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines and all(line.endswith(" True") for line in lines)
+    assert "Organization of Turkic States" in done.stdout
