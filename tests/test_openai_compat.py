@@ -34,6 +34,9 @@ REFUSED = Answer(
 )
 
 
+TEXT_Q = {"type": "text", "text": "q"}
+
+
 def _msgs(*pairs: tuple[str, object]) -> list[ChatMessage]:
     return [ChatMessage.model_validate({"role": r, "content": c}) for r, c in pairs]
 
