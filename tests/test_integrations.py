@@ -208,6 +208,36 @@ def test_mcp_over_stdio(engine: Engine) -> None:
     asyncio.run(run())
 
 
+def test_mcp_over_stdio_reports_a_corpus_it_cannot_serve(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "sco_qa", "mcp", "--corpus", str(tmp_path / "corpus")],
+        env={"HF_HUB_OFFLINE": "1", "SCO_QA_INDEX_DIR": str(tmp_path / "index")},
+        cwd=str(ROOT),
+    )
+
+    async def run() -> tuple[bool, str]:
+        async with Client(params, read_timeout_seconds=120) as client:
+            result = await client.call_tool("ask", {"question": QUESTION})
+            return result.is_error, result.content[0].text
+
+    failed, message = asyncio.run(run())
+    assert failed and "no document to index" in message and "add .md" in message
+
+
+def test_mcp_refuses_a_foreign_host_or_origin(base: str) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {"accept": "application/json, text/event-stream"}
+    foreign = httpx.post(f"{base}/mcp", json=body, headers={**headers, "host": "evil.example"})
+    assert foreign.status_code == 421
+    origin = {**headers, "origin": "http://evil.example"}
+    assert httpx.post(f"{base}/mcp", json=body, headers=origin).status_code == 403
+    for host in ("localhost", "127.0.0.1:1234"):  # a proxy on this machine naming loopback
+        ok = httpx.post(f"{base}/mcp", json=body, headers={**headers, "host": host})
+        assert ok.status_code != 421, host
+
+
 def _samples(text: str) -> dict[tuple[str, frozenset], float]:
     return {
         (s.name, frozenset(s.labels.items())): s.value

@@ -30,7 +30,7 @@ from ..records import Document
 from . import openai_compat
 from . import schemas as s
 from .auth import ApiKeyGuard, RateLimiter, api_keys, parse_rate
-from .mcp_server import build_mcp
+from .mcp_server import build_mcp, transport_security
 from .metrics import CONTENT_TYPE, Metrics, RequestMetrics
 from .middleware import BodyGuard, BodyRule, HeadAsGet, SecurityHeaders, error_body
 from .uploads import UploadError, Uploads, check_token
@@ -210,7 +210,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics(lambda: holder.engine, settings.model_backend)
     mcp = build_mcp(holder.get, lambda a: metrics.observe(a, "mcp"))
     mcp_app = mcp.streamable_http_app(
-        streamable_http_path="/mcp", stateless_http=True, json_response=True, host=settings.host
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        transport_security=transport_security(settings.host),
     )
 
     @asynccontextmanager

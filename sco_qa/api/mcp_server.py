@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, unquote
 
@@ -20,6 +21,7 @@ from .schemas import CitationOut, PassageOut, TurnIn
 
 if TYPE_CHECKING:  # the SDK takes half a second to import: only ``build_mcp`` loads it
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.transport_security import TransportSecuritySettings
 
 INSTRUCTIONS = (
     "Answers questions about a document collection by quoting it verbatim. Every citation's "
@@ -156,6 +158,27 @@ def build_mcp(
         return str(doc.text)
 
     return server
+
+
+def _version() -> str:
+    try:
+        return version("sco-qa")
+    except PackageNotFoundError:
+        return "0"
+
+
+def transport_security(host: str) -> TransportSecuritySettings | None:
+    """DNS-rebinding protection for a server on loopback: requests must name a loopback host
+    (with or without a port) and come from no other origin; None elsewhere."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    names = ("127.0.0.1", "localhost", "[::1]")
+    return TransportSecuritySettings(
+        allowed_hosts=[*names, *(f"{n}:*" for n in names)],
+        allowed_origins=[f"http://{n}:*" for n in names],
+    )
 
 
 def _uri(doc_id: str) -> str:

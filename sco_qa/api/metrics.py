@@ -9,7 +9,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -62,6 +68,7 @@ class Metrics:
     """The service's metrics, in a registry of its own (one per app)."""
 
     def __init__(self, engine: Callable[[], Engine | None], backend: str) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no ``_created`` series
         self.registry = CollectorRegistry()
         self.index = IndexCollector(engine, backend)
         r = self.registry
