@@ -64,6 +64,7 @@ bench: install
 	$(VENV)/python benchmarks/build_throughput.py
 	$(VENV)/python benchmarks/health_under_load.py
 	$(VENV)/python benchmarks/scorer_candidates.py
+	$(VENV)/python benchmarks/interfaces.py
 	$(VENV)/sco-qa eval --report benchmarks/results/golden
 	$(VENV)/python benchmarks/tables.py
 

@@ -357,6 +357,19 @@ def health_line() -> str:
     )
 
 
+def interfaces_table() -> str:
+    """README: what each way in costs, client side."""
+    r = load("interfaces")
+    rows = [[x["interface"], x["p50"], x["p95"], x["p99"], x["n"]] for x in r["rows"]]
+    head = (
+        f"Client-side latency, ms, of {r['questions']} questions (the golden set, "
+        f"{r['rounds']} times) asked "
+        f"one after another through each way in (`benchmarks/interfaces.py`, "
+        f"{_when('interfaces')}; the question-embedding cache off):\n\n"
+    )
+    return head + table(["way in", "p50", "p95", "p99", "n"], rows)
+
+
 MAKERS: dict[str, Callable[[], str]] = {
     "performance": performance,
     "time": time_table,
@@ -371,6 +384,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "candidates": candidates_table,
     "health": health_line,
     "build": build_line,
+    "interfaces": interfaces_table,
 }
 
 
