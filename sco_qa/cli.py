@@ -95,7 +95,7 @@ def _subparser(sub: Any, name: str) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
         name,
         help=HELPS[name],
-        description=HELPS[name].capitalize() + ".",
+        description=HELPS[name][0].upper() + HELPS[name][1:] + ".",
         epilog="example:\n  " + EXAMPLES[name],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

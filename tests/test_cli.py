@@ -150,6 +150,9 @@ def test_help_and_version() -> None:
     done = subprocess.run([sys.executable, "-m", "sco_qa", "--version"], capture_output=True,
                           text=True, check=False)  # fmt: skip
     assert done.stdout.startswith("sco-qa ")
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert "the HTTP API" in commands["serve"].format_help()  # names keep their capitals
+    assert "MCP" in commands["mcp"].format_help()
 
 
 def test_squad_benchmark_end_to_end_on_one_article(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from sco_qa.engine import Engine
 from sco_qa.index import current_build
 
 from .conftest import CORPUS, DATA, ROOT
-from .live import live_server
+from .live import free_port, live_server, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -299,3 +299,32 @@ def test_the_readme_python_example_runs(engine: Engine) -> None:
     lines = done.stdout.splitlines()
     assert lines and all(line.endswith(" True") for line in lines)
     assert "Organization of Turkic States" in done.stdout
+
+
+def test_metrics_are_summed_over_workers(engine: Engine, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_INDEX_DIR": str(engine.settings.index_dir),
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}  # fmt: skip
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_1.db").write_bytes(b"left by an earlier run")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sco_qa", "serve", "--workers", "2", "--port", str(port),
+         "--corpus", str(CORPUS)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(url, "/readyz", server)
+        for _ in range(20):  # both workers ready: /readyz answered by either
+            assert httpx.get(f"{url}/readyz").status_code == 200
+        for _ in range(8):
+            fresh = httpx.Client()  # a new connection each time: spread over the workers
+            assert fresh.post(f"{url}/ask", json={"question": QUESTION}).status_code == 200
+            fresh.close()
+        for _ in range(4):  # whichever worker answers the scrape, it counts them all
+            got = _samples(httpx.Client().get(f"{url}/metrics").text)
+            key = frozenset({"outcome": "answered", "interface": "api"}.items())
+            assert got[("sco_qa_answers_total", key)] == 8
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
