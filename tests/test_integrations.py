@@ -328,3 +328,34 @@ def test_metrics_are_summed_over_workers(engine: Engine, tmp_path: Path) -> None
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "ctype"),
+    [
+        ("POST", b"{not json", "application/json"),
+        ("POST", b"[]", "application/json"),
+        ("POST", b'{"jsonrpc": "2.0"}', "application/json"),
+        ("POST", b'{"jsonrpc": "2.0", "id": 1, "method": "no/such"}', "application/json"),
+        (
+            "POST",
+            b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": 7}',
+            "application/json",
+        ),
+        ("POST", b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call"}', "text/plain"),
+        ("POST", "\udcff".encode("utf-8", "surrogatepass"), "application/json"),
+        ("GET", b"", ""),
+        ("DELETE", b"", ""),
+        ("PUT", b"{}", "application/json"),
+    ],
+)
+def test_mcp_endpoint_answers_bad_requests_without_a_server_error(
+    base: str, method: str, body: bytes, ctype: str
+) -> None:
+    headers = {"accept": "application/json, text/event-stream"}
+    if ctype:
+        headers["content-type"] = ctype
+    resp = httpx.request(method, f"{base}/mcp", content=body, headers=headers, timeout=30)
+    assert 200 <= resp.status_code < 500, (resp.status_code, resp.text[:200])
+    if method != "POST":  # stateless: no stream to open with GET, no session to DELETE
+        assert resp.status_code == 405 and resp.json()["error"]["code"] == "method_not_allowed"

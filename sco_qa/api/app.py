@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from ..answer import MAX_CHARS
 from ..chunking import split_blocks
@@ -243,8 +244,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     }
     observe = lambda a: metrics.observe(a, "openai")  # noqa: E731
     openai_compat.add_routes(app, holder.get, settings.openai_model, observe, openai_errors)
-    # streamable HTTP, stateless (any worker may take any request), answers as JSON
-    app.router.routes.extend(r for r in mcp_app.routes if getattr(r, "path", "") == "/mcp")
+    # streamable HTTP, stateless (any worker may take any request), answers as JSON; POST
+    # only: a stateless server sends nothing unasked, so a GET stream would idle forever
+    transport = next(r for r in mcp_app.routes if isinstance(r, Route) and r.path == "/mcp")
+    app.router.routes.append(Route("/mcp", transport.endpoint, methods=["POST"]))
     app.mount("/static", StaticFiles(directory=WEB), name="static")
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
