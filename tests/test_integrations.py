@@ -359,3 +359,15 @@ def test_mcp_endpoint_answers_bad_requests_without_a_server_error(
     assert 200 <= resp.status_code < 500, (resp.status_code, resp.text[:200])
     if method != "POST":  # stateless: no stream to open with GET, no session to DELETE
         assert resp.status_code == 405 and resp.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_the_readme_openai_example_runs(base: str) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### OpenAI-compatible API", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("http://127.0.0.1:8000", base)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[1]" in done.stdout and "Sources:" in done.stdout and "'quote':" in done.stdout
