@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = cmds["eval"]
     ev.add_argument("--golden", type=Path, help="golden set (default: CORPUS/golden.jsonl)")
     ev.add_argument("--url", help="evaluate a running server, e.g. http://127.0.0.1:8000")
+    ev.add_argument(
+        "--api-key",
+        help="with --url: the key a server with API keys wants (default: the "
+        "first of SCO_QA_API_KEYS)",
+    )
     ev.add_argument("--report", type=Path, default=Path("reports"), help="where reports go")
     ev.add_argument("--baseline", type=Path, help="an earlier eval.json to compare with")
     ev.add_argument(
@@ -353,7 +358,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"abstain_threshold": 0.0})
     started = time.perf_counter()
     if args.url and not args.calibrate:
-        remote = RemoteEngine(args.url)
+        keys = settings.api_keys
+        key = args.api_key or (keys[0].get_secret_value() if keys else None)
+        remote = RemoteEngine(args.url, key)
         report = evaluate(items, remote.ask, remote.text_of, None)
     else:
         engine = Engine.open(settings)

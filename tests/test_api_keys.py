@@ -12,6 +12,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from sco_qa.engine import Engine
+from sco_qa.errors import ScoQaError
+from sco_qa.evaluation import RemoteEngine
 
 from .conftest import CORPUS
 from .live import live_server
@@ -32,7 +34,7 @@ def server(engine: Engine, tmp_path_factory: pytest.TempPathFactory):
     env = {
         "SCO_QA_API_KEYS": f"{KEYS[0]},{KEYS[1]}",
         "SCO_QA_API_KEYS_FILE": str(keys_file),
-        "SCO_QA_RATE_LIMIT": "6/minute",
+        "SCO_QA_RATE_LIMIT": "10/minute",
         "SCO_QA_ADMIN_TOKEN": ADMIN,
     }
     with live_server(CORPUS, engine.settings.index_dir, log=log, env=env) as url:
@@ -111,12 +113,12 @@ def test_mcp_client_with_its_key(server) -> None:
 
 def test_rate_limit_per_key_with_retry_after(server) -> None:
     url, _ = server
-    codes = [httpx.get(f"{url}/documents", headers=_auth(LIMITED)).status_code for _ in range(6)]
-    assert codes == [200] * 6
+    codes = [httpx.get(f"{url}/documents", headers=_auth(LIMITED)).status_code for _ in range(10)]
+    assert codes == [200] * 10
     over = httpx.get(f"{url}/documents", headers=_auth(LIMITED))
     assert over.status_code == 429
     assert over.json()["error"]["code"] == "rate_limit_exceeded"
-    assert 1 <= int(over.headers["retry-after"]) <= 10  # one request refills every 10 s
+    assert 1 <= int(over.headers["retry-after"]) <= 6  # one request refills every 6 s
     v1 = httpx.get(f"{url}/v1/models", headers=_auth(LIMITED))
     assert v1.status_code == 429 and v1.json()["error"]["type"] == "rate_limit_error"
     # another key has its own allowance; the health checks are never limited
@@ -139,3 +141,13 @@ def test_a_key_is_not_the_admin_token(server) -> None:
     files = {"file": ("note.md", b"# Note\n\nA short note.\n", "text/markdown")}
     resp = httpx.post(f"{url}/documents", files=files, headers=_auth(KEYS[0]))
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden"
+
+
+def test_the_evaluation_client_sends_its_key(server) -> None:
+    url, _ = server
+    with pytest.raises(ScoQaError, match="--api-key"):
+        RemoteEngine(url).ask("Where did the leaders meet?", 3)
+    remote = RemoteEngine(url, KEYS[2])
+    answer = remote.ask("Where did the leaders meet?", 3)
+    c = answer.citations[0]
+    assert remote.text_of(c.doc_id)[c.start : c.end] == c.quote

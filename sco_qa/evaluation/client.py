@@ -15,13 +15,24 @@ from ..errors import ScoQaError
 from ..records import Answer
 
 
-def http_json(url: str, body: Mapping[str, Any] | None = None, timeout: float = 60) -> Any:
+def http_json(
+    url: str,
+    body: Mapping[str, Any] | None = None,
+    timeout: float = 60,
+    api_key: str | None = None,
+) -> Any:
     """GET (or POST ``body`` as JSON) and parse the reply; a ScoQaError when it fails."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
+    req = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.load(resp)
+    except urllib.error.HTTPError as exc:
+        hint = " (the server wants an API key: pass --api-key KEY)" if exc.code == 401 else ""
+        raise ScoQaError(f"request to {url} failed: {exc}{hint}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise ScoQaError(f"request to {url} failed: {exc}") from None
 
@@ -29,13 +40,15 @@ def http_json(url: str, body: Mapping[str, Any] | None = None, timeout: float = 
 class RemoteEngine:
     """``ask`` and ``text_of`` of a server at ``url`` (document texts fetched once)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, api_key: str | None = None) -> None:
         self.base = url.rstrip("/")
+        self.api_key = api_key
         self._texts: dict[str, str] = {}
 
     def ask(self, question: str, k: int) -> Answer:
         """The server's Answer to ``question`` with ``k`` passages."""
-        raw = http_json(f"{self.base}/ask", {"question": question, "top_k": min(k, MAX_K)})
+        body = {"question": question, "top_k": min(k, MAX_K)}
+        raw = http_json(f"{self.base}/ask", body, api_key=self.api_key)
         try:
             return AnswerOut.model_validate(raw).to_record()
         except ValueError as exc:
@@ -44,5 +57,6 @@ class RemoteEngine:
     def text_of(self, doc_id: str) -> str:
         """The full text of one of the server's documents."""
         if doc_id not in self._texts:
-            self._texts[doc_id] = http_json(f"{self.base}/documents/{doc_id}")["text"]
+            url = f"{self.base}/documents/{doc_id}"
+            self._texts[doc_id] = http_json(url, api_key=self.api_key)["text"]
         return self._texts[doc_id]
