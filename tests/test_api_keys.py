@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 KEYS = ("key-alpha-0c9d1e", "key-beta-77a2f0", "key-gamma-5b31aa")
 LIMITED = "key-limited-e4f8"
 ADMIN = "admin-token-9f00"
+ORIGIN = "http://app.example"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,7 @@ def server(engine: Engine, tmp_path_factory: pytest.TempPathFactory):
         "SCO_QA_API_KEYS_FILE": str(keys_file),
         "SCO_QA_RATE_LIMIT": "10/minute",
         "SCO_QA_ADMIN_TOKEN": ADMIN,
+        "SCO_QA_CORS_ORIGINS": ORIGIN,
     }
     with live_server(CORPUS, engine.settings.index_dir, log=log, env=env) as url:
         yield url, log
@@ -151,3 +153,25 @@ def test_the_evaluation_client_sends_its_key(server) -> None:
     answer = remote.ask("Where did the leaders meet?", 3)
     c = answer.citations[0]
     assert remote.text_of(c.doc_id)[c.start : c.end] == c.quote
+
+
+def test_a_page_on_an_allowed_origin_can_read_the_refusal(server) -> None:
+    url, _ = server
+    preflight = httpx.options(
+        f"{url}/ask",
+        headers={
+            "origin": ORIGIN,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ORIGIN
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    refused = httpx.post(f"{url}/ask", json={"question": "q"}, headers={"origin": ORIGIN})
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == ORIGIN
+    other = httpx.post(
+        f"{url}/ask", json={"question": "q"}, headers={"origin": "http://evil.example"}
+    )
+    assert "access-control-allow-origin" not in other.headers

@@ -249,15 +249,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     transport = next(r for r in mcp_app.routes if isinstance(r, Route) and r.path == "/mcp")
     app.router.routes.append(Route("/mcp", transport.endpoint, methods=["POST"]))
     app.mount("/static", StaticFiles(directory=WEB), name="static")
-    if settings.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["content-type", "authorization"],
-        )
     rules = {"/ask": BodyRule(), "/v1/chat/completions": BodyRule(CHAT_BODY)}
     if settings.admin_token:
         token = settings.admin_token.get_secret_value()
@@ -269,6 +260,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ApiKeyGuard, keys=keys, limiter=limiter)
     app.add_middleware(RequestMetrics, metrics=metrics, routes=app.router.routes)
     app.add_middleware(HeadAsGet)
+    if settings.cors_origins:  # outside the guards, so their 401, 413 and 429 can be read
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "authorization"],
+            expose_headers=["retry-after"],
+        )
     # Swagger UI's OAuth2 redirect page: no route here uses OAuth2
     app.router.routes[:] = [
         r for r in app.router.routes if getattr(r, "path", "") != "/docs/oauth2-redirect"
