@@ -144,8 +144,11 @@ def test_a_chat_ui_request_streams_cited_answers(base: str, engine: Engine) -> N
 
 
 async def _mcp_session(client: Client, engine: Engine) -> None:
-    names = {t.name for t in (await client.list_tools()).tools}
-    assert names == {"ask", "search", "get_document"}
+    tools = (await client.list_tools()).tools
+    assert {t.name for t in tools} == {"ask", "search", "get_document"}
+    for t in tools:
+        assert t.annotations.read_only_hint and not t.annotations.open_world_hint
+        assert t.description and t.output_schema  # structured output, described
     asked = await client.call_tool("ask", {"question": QUESTION})
     assert not asked.is_error and asked.structured_content["answered"]
     citations = asked.structured_content["citations"]

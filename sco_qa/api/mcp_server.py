@@ -101,10 +101,14 @@ def build_mcp(
     server's switches of index build)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+    from mcp.types import ToolAnnotations
+
+    # every tool only reads the documents it was given: safe to call again, nothing outside
+    reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
     server: MCPServer = MCPServer("sco-qa", instructions=INSTRUCTIONS, log_level="WARNING")
 
-    @server.tool(title="Ask the documents")
+    @server.tool(title="Ask the documents", annotations=reads)
     def ask(
         question: Annotated[str, Field(min_length=1, max_length=MAX_CHARS)],
         history: Annotated[list[TurnIn], Field(max_length=MAX_TURNS)] | None = None,
@@ -118,7 +122,7 @@ def build_mcp(
             observe(answer)
         return AskResult.model_validate(answer, from_attributes=True)
 
-    @server.tool(title="Search the documents")
+    @server.tool(title="Search the documents", annotations=reads)
     def search(
         question: Annotated[str, Field(min_length=1, max_length=MAX_CHARS)],
         k: Annotated[int, Field(ge=1, le=MAX_K)] = 5,
@@ -127,7 +131,7 @@ def build_mcp(
         hits = _call(engine, lambda e: e.search(question, k))
         return SearchResult(query=question, hits=[PassageOut.model_validate(h) for h in hits])
 
-    @server.tool(title="Read a document")
+    @server.tool(title="Read a document", annotations=reads)
     def get_document(
         doc_id: Annotated[str, Field(min_length=1, max_length=1000)],
         start: Annotated[int, Field(ge=0)] = 0,
