@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -318,8 +319,13 @@ def test_metrics_are_summed_over_workers(engine: Engine, tmp_path: Path) -> None
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(url, "/readyz", server)
-        for _ in range(20):  # both workers ready: /readyz answered by either
-            assert httpx.get(f"{url}/readyz").status_code == 200
+        ready = 0
+        for _ in range(3000):  # both workers ready: 20 answers in a row, whoever gave them
+            ready = ready + 1 if httpx.get(f"{url}/readyz").status_code == 200 else 0
+            if ready == 20:
+                break
+            time.sleep(0.05 if ready else 0.2)
+        assert ready == 20, "the second worker never became ready"
         for _ in range(8):
             fresh = httpx.Client()  # a new connection each time: spread over the workers
             assert fresh.post(f"{url}/ask", json={"question": QUESTION}).status_code == 200

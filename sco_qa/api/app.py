@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from fastapi import FastAPI, File, Query, Request, UploadFile
@@ -36,6 +36,9 @@ from .metrics import CONTENT_TYPE, Metrics, RequestMetrics
 from .middleware import BodyGuard, BodyRule, HeadAsGet, SecurityHeaders, error_body
 from .uploads import UploadError, Uploads, check_token
 
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
 WEB = Path(__file__).resolve().parents[1] / "web"
 log = logging.getLogger(__name__)
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -51,6 +54,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (422, "invalid request"),
         (503, "index not ready"),
     )
+}
+
+OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
+    k: ERRORS[k] for k in (400, 401, 404, 413, 415, 429, 503)
 }
 
 
@@ -206,17 +213,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI app; nothing heavy happens until the lifespan starts."""
     settings = settings or get_settings()
     holder = EngineHolder()
-    keys = api_keys(settings)  # a ConfigError now, not at the first request
-    limiter = RateLimiter(*parse_rate(settings.rate_limit)) if settings.rate_limit else None
     metrics = Metrics(lambda: holder.engine, settings.model_backend)
     mcp = build_mcp(holder.get, lambda a: metrics.observe(a, "mcp"))
-    mcp_app = mcp.streamable_http_app(
-        streamable_http_path="/mcp",
-        stateless_http=True,
-        json_response=True,
-        transport_security=transport_security(settings.host),
+    app = FastAPIOffline(
+        title="sco-qa",
+        version="0.1.0",
+        lifespan=_lifespan(settings, holder, mcp),
+        description="Questions answered by verbatim quotes from the corpus.",
     )
+    app.state.holder = holder
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    add_routes(app, holder, settings, metrics)
+    observe = lambda a: metrics.observe(a, "openai")  # noqa: E731
+    openai_compat.add_routes(app, holder.get, settings.openai_model, observe, OPENAI_ERRORS)
+    mount_mcp(app, mcp, settings.host)
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+    add_guards(app, holder, settings, metrics)
+    return app
 
+
+def _lifespan(
+    settings: Settings, holder: EngineHolder, mcp: MCPServer
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # few request threads: more only queue for the model and slow the event loop (GIL)
@@ -228,27 +248,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         holder.stop.set()
 
-    app = FastAPIOffline(
-        title="sco-qa",
-        version="0.1.0",
-        lifespan=lifespan,
-        description="Questions answered by verbatim quotes from the corpus.",
+    return lifespan
+
+
+def mount_mcp(app: FastAPI, mcp: MCPServer, host: str) -> None:
+    """The MCP server at ``/mcp``: streamable HTTP, stateless (any worker may take any
+    request), answered as JSON; POST only, as a stateless server sends nothing unasked and a
+    GET stream would idle forever."""
+    sub = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        transport_security=transport_security(host),
     )
-    app.state.holder = holder
-    app.state.settings = settings
-    app.state.metrics = metrics
-    install_error_handlers(app)
-    add_routes(app, holder, settings, metrics)
-    openai_errors: dict[int | str, dict[str, Any]] = {
-        k: ERRORS[k] for k in (400, 401, 404, 413, 415, 429, 503)
-    }
-    observe = lambda a: metrics.observe(a, "openai")  # noqa: E731
-    openai_compat.add_routes(app, holder.get, settings.openai_model, observe, openai_errors)
-    # streamable HTTP, stateless (any worker may take any request), answers as JSON; POST
-    # only: a stateless server sends nothing unasked, so a GET stream would idle forever
-    transport = next(r for r in mcp_app.routes if isinstance(r, Route) and r.path == "/mcp")
+    transport = next(r for r in sub.routes if isinstance(r, Route) and r.path == "/mcp")
     app.router.routes.append(Route("/mcp", transport.endpoint, methods=["POST"]))
-    app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+
+def add_guards(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: Metrics) -> None:
+    """The middleware, inside out: bodies, keys and rate limit, metrics, HEAD, CORS, security
+    headers and the request log (and the upload routes, which the body guard knows)."""
+    keys = api_keys(settings)  # a ConfigError now, not at the first request
+    limiter = RateLimiter(*parse_rate(settings.rate_limit)) if settings.rate_limit else None
     rules = {"/ask": BodyRule(), "/v1/chat/completions": BodyRule(CHAT_BODY)}
     if settings.admin_token:
         token = settings.admin_token.get_secret_value()
@@ -275,7 +296,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         r for r in app.router.routes if getattr(r, "path", "") != "/docs/oauth2-redirect"
     ]
     app.add_middleware(SecurityHeaders)
-    return app
 
 
 def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: Metrics) -> None:
