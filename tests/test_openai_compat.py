@@ -79,6 +79,13 @@ def test_history_keeps_the_newest_turns() -> None:
     assert len(history) == 10 and history[-1].question == "q14" and history[0].question == "q5"
 
 
+def test_long_earlier_turns_are_cut_to_what_ask_takes() -> None:
+    _, history = read_messages(
+        _msgs(("user", "q" * 5000), ("assistant", "a" * 20000), ("user", "x"))
+    )
+    assert len(history[0].question) == 2000 and len(history[0].answer) == 8000
+
+
 def test_the_last_message_must_be_the_users() -> None:
     with pytest.raises(QuestionError, match="last message"):
         read_messages(_msgs(("user", "q"), ("assistant", "a")))

@@ -23,7 +23,7 @@ from ..answer import MAX_TURNS
 from ..engine import Engine
 from ..errors import QuestionError
 from ..records import Answer, Citation, Turn
-from .schemas import CitationOut
+from .schemas import TURN_ANSWER_CHARS, TURN_QUESTION_CHARS, CitationOut
 
 #: where an assistant turn's "Sources" list starts, dropped when the turn comes back as history
 SOURCES_HEADING = "\n\nSources:\n"
@@ -165,7 +165,8 @@ def without_sources(text: str) -> str:
 
 def read_messages(messages: Sequence[ChatMessage]) -> tuple[str, list[Turn]]:
     """The question (the last message, the user's) and the earlier user/assistant pairs as
-    history, newest ``MAX_TURNS`` kept; system and tool messages are not read."""
+    history, newest ``MAX_TURNS`` kept and each cut to what ``/ask`` takes in a turn; system
+    and tool messages are not read."""
     last = messages[-1]
     if last.role != "user":
         raise QuestionError("the last message must be the user's question (role 'user')")
@@ -174,9 +175,10 @@ def read_messages(messages: Sequence[ChatMessage]) -> tuple[str, list[Turn]]:
     pending: str | None = None
     for m in messages[:-1]:
         if m.role == "user":
-            pending = message_text(m)
+            pending = message_text(m)[:TURN_QUESTION_CHARS]
         elif m.role == "assistant" and pending is not None:
-            turns.append(Turn(pending, without_sources(message_text(m))))
+            answer = without_sources(message_text(m))[:TURN_ANSWER_CHARS]
+            turns.append(Turn(pending, answer))
             pending = None
     return question, turns[-MAX_TURNS:]
 

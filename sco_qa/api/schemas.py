@@ -14,6 +14,9 @@ from ..config import MAX_K
 from ..records import Answer, Chunk, Citation, Hit, Turn
 
 EXAMPLE_Q = "Which international bodies is Kazakhstan chairing?"
+#: the longest question and answer an earlier turn may carry
+TURN_QUESTION_CHARS = MAX_CHARS * 2
+TURN_ANSWER_CHARS = 8000
 
 
 class Record(BaseModel):
@@ -26,8 +29,8 @@ class TurnIn(BaseModel):
     """One earlier exchange of the conversation."""
 
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(max_length=MAX_CHARS * 2)
-    answer: str = Field(max_length=8000)
+    question: str = Field(max_length=TURN_QUESTION_CHARS)
+    answer: str = Field(max_length=TURN_ANSWER_CHARS)
 
     def to_record(self) -> Turn:
         """The record the engine takes."""
