@@ -29,6 +29,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: ``ask`` stages take from under a millisecond (compose) to tens (embed, under load)
 STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 STAGES = ("embed", "search", "compose", "total")
+#: methods counted by name; any other is "other", so no client can grow the label set
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class IndexCollector(Collector):
@@ -150,5 +152,6 @@ class RequestMetrics:
         finally:
             route = route_label(scope, self.routes)
             m = self.metrics
-            m.requests.labels(route, scope["method"], str(status)).inc()
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            m.requests.labels(route, method, str(status)).inc()
             m.latency.labels(route).observe(time.perf_counter() - started)
