@@ -1,11 +1,12 @@
 """The metrics as pure logic: answers counted, stages timed, route labels bounded."""
 
+import asyncio
 from types import MappingProxyType
 
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.routing import Route
 
-from sco_qa.api.metrics import Metrics, route_label
+from sco_qa.api.metrics import Metrics, RequestMetrics, route_label
 from sco_qa.records import Answer
 
 
@@ -60,10 +61,6 @@ def test_route_labels_are_templates_never_raw_paths() -> None:
 
 
 def test_requests_counted_with_bounded_methods() -> None:
-    import asyncio
-
-    from sco_qa.api.metrics import RequestMetrics
-
     async def app(scope, receive, send) -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
