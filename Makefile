@@ -65,6 +65,7 @@ bench: install
 	$(VENV)/python benchmarks/health_under_load.py
 	$(VENV)/python benchmarks/scorer_candidates.py
 	$(VENV)/python benchmarks/interfaces.py
+	$(VENV)/python benchmarks/memory_soak.py
 	$(VENV)/sco-qa eval --report benchmarks/results/golden
 	$(VENV)/python benchmarks/tables.py
 

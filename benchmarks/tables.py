@@ -370,6 +370,20 @@ def interfaces_table() -> str:
     return head + table(["way in", "p50", "p95", "p99", "n"], rows)
 
 
+def memory_line() -> str:
+    """README: resident memory over many requests."""
+    r = load("memory_soak")
+    first, last = r["points"][0], r["points"][-1]
+    steps = ", ".join(str(p["rss_mb"]) for p in r["points"])
+    return (
+        f"Memory (`benchmarks/memory_soak.py`, {_when('memory_soak')}): a server that built "
+        f"its index at start-up, after a 1,000-request warm-up, held {first['rss_mb']} MB and "
+        f"{last['rss_mb']} MB after {last['requests']} more requests of every kind "
+        f"({r['threads']} client threads; {steps} MB every {r['points'][1]['requests']}), "
+        f"{r['server_errors']} server errors.\n"
+    )
+
+
 MAKERS: dict[str, Callable[[], str]] = {
     "performance": performance,
     "time": time_table,
@@ -385,6 +399,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "health": health_line,
     "build": build_line,
     "interfaces": interfaces_table,
+    "memory": memory_line,
 }
 
 
