@@ -70,8 +70,9 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_CORPUS_DIR": str(ROOT / "corpus"),
-               "SCO_QA_INDEX_DIR": str(Path(tmp) / "index"), "SCO_QA_EMBED_CACHE_SIZE": "0"}  # fmt: skip
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_EMBED_CACHE_SIZE": "0",
+               "SCO_QA_CORPUS_DIR": str(ROOT / "corpus"),
+               "SCO_QA_INDEX_DIR": str(Path(tmp) / "index")}  # fmt: skip
         server = subprocess.Popen(
             [sys.executable, "-m", "sco_qa", "serve", "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
