@@ -378,8 +378,8 @@ def memory_line() -> str:
     return (
         f"Memory (`benchmarks/memory_soak.py`, {_when('memory_soak')}): a server that built "
         f"its index at start-up, after a 1,000-request warm-up, held {first['rss_mb']} MB and "
-        f"{last['rss_mb']} MB after {last['requests']} more requests of every kind "
-        f"({r['threads']} client threads; {steps} MB every {r['points'][1]['requests']}), "
+        f"{last['rss_mb']} MB after {last['requests']:,} more requests of every kind "
+        f"({r['threads']} client threads; {steps} MB every {r['points'][1]['requests']:,}), "
         f"{r['server_errors']} server errors.\n"
     )
 
