@@ -273,6 +273,7 @@ def test_a_server_with_api_keys_asks_for_one(browser, engine) -> None:
         pg.press("#api-key", "Enter")
         pg.wait_for_selector("#doc p[data-start]")
         assert pg.locator("#key-form").is_hidden()
+        assert pg.locator("#doc-list").is_hidden()  # one document: no picker
         ask(pg, "Which organizations does Kazakhstan chair?")
         assert "Organization of Turkic States" in pg.locator(".msg.answer").last.inner_text()
         assert pg.evaluate("sessionStorage.getItem('sco-qa-api-key')") == key
