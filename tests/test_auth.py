@@ -106,14 +106,17 @@ def test_bucket_refills_to_the_burst_only() -> None:
     assert [limit.take(b"k") for _ in range(3)][2] > 0
 
 
-def test_bucket_forgets_idle_callers() -> None:
+def test_bucket_forgets_idle_callers_without_a_scan_per_request() -> None:
     clock = Clock()
     limit = RateLimiter(1, 1.0, clock)
+    for i in range(10_001):  # all active: a look at 10,000 finds none to drop
+        limit.take(f"a{i}".encode())
+    assert len(limit._buckets) == 10_001 and limit._scan_at == 20_000
+    clock.now += 2  # the first callers' buckets have refilled: they are idle now
     for i in range(10_001):
-        limit.take(str(i).encode())
-    clock.now += 2
-    limit.take(b"new")
-    assert len(limit._buckets) < 100
+        limit.take(f"b{i}".encode())
+    assert len(limit._buckets) == 10_001
+    assert all(k.startswith(b"b") for k in limit._buckets)
 
 
 def test_bearer_and_open_paths() -> None:

@@ -96,6 +96,7 @@ class RateLimiter:
     clock: Callable[[], float] = time.monotonic
     _buckets: dict[bytes, tuple[float, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _scan_at: int = 10_000  # buckets held before the full ones are dropped
 
     def take(self, caller: bytes) -> float:
         """Spend one request of ``caller``'s allowance; the wait in seconds when none is left."""
@@ -112,12 +113,15 @@ class RateLimiter:
             return (1.0 - tokens) / rate
 
     def _forget_full(self, now: float, rate: float) -> None:
-        """Drop callers whose bucket has refilled, so memory stays with the active ones."""
-        if len(self._buckets) < 10_000:
+        """Drop callers whose bucket has refilled, so memory stays with the active ones; the
+        next look waits until the count has doubled, so many active callers cost no scan
+        per request."""
+        if len(self._buckets) < self._scan_at:
             return
         full = [k for k, (t, at) in self._buckets.items() if t + (now - at) * rate >= self.count]
         for k in full:
             del self._buckets[k]
+        self._scan_at = max(10_000, 2 * len(self._buckets))
 
 
 def is_open(path: str) -> bool:
