@@ -106,7 +106,9 @@ def build_mcp(
     # every tool only reads the documents it was given: safe to call again, nothing outside
     reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
-    server: MCPServer = MCPServer("sco-qa", instructions=INSTRUCTIONS, log_level="WARNING")
+    server: MCPServer = MCPServer(
+        "sco-qa", instructions=INSTRUCTIONS, version=_version(), log_level="WARNING"
+    )
 
     @server.tool(title="Ask the documents", annotations=reads)
     def ask(
@@ -143,7 +145,7 @@ def build_mcp(
 
     @server.resource("documents://list", mime_type="application/json", title="Documents")
     def documents() -> str:
-        """Every document: id, title, length and pages."""
+        """Every document: id, title, length and the URI of its text."""
         docs = _call(engine, lambda e: list(e.index.documents.values()), resource=True)
         return json.dumps(
             [
