@@ -100,7 +100,10 @@ def wrk(url: str, script: Path, conc: int, seconds: int) -> dict:
     }
 
 
-def serve(index: Path, workers: int, cache: int) -> tuple[str, subprocess.Popen]:
+def serve(
+    index: Path, workers: int, cache: int, extra_env: dict[str, str] | None = None
+) -> tuple[str, subprocess.Popen]:
+    """``sco-qa serve`` over the article on a free port, ready; its URL and process."""
     port = free_port()
     env = {
         **os.environ,
@@ -108,6 +111,7 @@ def serve(index: Path, workers: int, cache: int) -> tuple[str, subprocess.Popen]
         "SCO_QA_INDEX_DIR": str(index),
         "SCO_QA_EMBED_CACHE_SIZE": str(cache),
         "SCO_QA_CORPUS_DIR": str(ROOT / "corpus"),
+        **(extra_env or {}),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "sco_qa", "serve", "--port", str(port), "--workers", str(workers)],

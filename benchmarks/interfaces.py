@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,8 +14,8 @@ from pathlib import Path
 
 import httpx
 import openai
-from common import ROOT, free_port, golden_questions, stats_ms, write_result
-from http_load import wait_ready
+from common import golden_questions, stats_ms, write_result
+from http_load import serve
 from mcp import Client
 
 KEY = "bench-key"
@@ -101,21 +98,6 @@ def baseline(url: str, questions: list[str]) -> list[float]:
     )
 
 
-def serve(index: Path, keys: bool) -> tuple[str, subprocess.Popen]:
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_EMBED_CACHE_SIZE": "0",
-           "SCO_QA_CORPUS_DIR": str(ROOT / "corpus"), "SCO_QA_INDEX_DIR": str(index)}  # fmt: skip
-    if keys:
-        env["SCO_QA_API_KEYS"] = KEY
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sco_qa", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(url, server)
-    return url, server
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
@@ -125,7 +107,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
         for keys in (False, True):
-            url, server = serve(index, keys)
+            url, server = serve(index, 1, 0, {"SCO_QA_API_KEYS": KEY} if keys else None)
             try:
                 got = measure(url, questions) if keys else {"POST /ask": baseline(url, questions)}
             finally:

@@ -9,16 +9,13 @@ Usage: python benchmarks/memory_soak.py [--requests 20000]"""
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import httpx
-from common import ROOT, free_port, golden_questions, write_result
-from http_load import wait_ready
+from common import golden_questions, write_result
+from http_load import serve
 
 THREADS = 4
 
@@ -67,18 +64,9 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=5)
     args = parser.parse_args()
     questions = golden_questions()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_EMBED_CACHE_SIZE": "0",
-               "SCO_QA_CORPUS_DIR": str(ROOT / "corpus"),
-               "SCO_QA_INDEX_DIR": str(Path(tmp) / "index")}  # fmt: skip
-        server = subprocess.Popen(
-            [sys.executable, "-m", "sco_qa", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        url, server = serve(Path(tmp) / "index", workers=1, cache=0)
         try:
-            wait_ready(url, server)
             errors: list[int] = []
             block(url, 0, 1000, questions, errors)  # warm-up: caches fill, arenas settle
             points = [{"requests": 0, "rss_mb": rss_mb(server.pid)}]

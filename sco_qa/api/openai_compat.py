@@ -28,8 +28,8 @@ from .schemas import TURN_ANSWER_CHARS, TURN_QUESTION_CHARS, CitationOut
 #: where an assistant turn's "Sources" list starts, dropped when the turn comes back as history
 SOURCES_HEADING = "\n\nSources:\n"
 #: words per streamed chunk: the answer is whole before the first is sent, so pieces only let
-#: a chat UI show it as it shows others. Streamed to [DONE], p50: 12.4 ms at 8 words, 9.6 ms
-#: at 24, against 6 ms unstreamed (benchmarks/interfaces.py); the rest is the stream itself
+#: a chat UI show it as it shows others. Streamed to [DONE], p50 in one run each of
+#: benchmarks/interfaces.py: 12.4 ms at 8 words, 9.6 ms at 24, against 6 ms unstreamed
 WORDS_PER_CHUNK = 24
 
 
