@@ -5,7 +5,7 @@ The Python API::
     from sco_qa import Engine, load_settings
 
     engine = Engine.open(load_settings())  # SCO_QA_* settings: corpus/ and index/ by default
-    answer = engine.ask("Which organizations does Kazakhstan chair?")
+    answer = engine.ask("What do the documents say about the schedule?")
     for c in answer.citations:
         print(c.quote, engine.index.documents[c.doc_id].text[c.start : c.end] == c.quote)
 

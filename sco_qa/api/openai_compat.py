@@ -23,7 +23,7 @@ from ..answer import MAX_TURNS
 from ..engine import Engine
 from ..errors import QuestionError
 from ..records import Answer, Citation, Turn
-from .schemas import TURN_ANSWER_CHARS, TURN_QUESTION_CHARS, CitationOut
+from .schemas import EXAMPLE_Q, TURN_ANSWER_CHARS, TURN_QUESTION_CHARS, CitationOut
 
 #: where an assistant turn's "Sources" list starts, dropped when the turn comes back as history
 SOURCES_HEADING = "\n\nSources:\n"
@@ -71,9 +71,7 @@ class ChatRequest(BaseModel):
             "examples": [
                 {
                     "model": "sco-qa",
-                    "messages": [
-                        {"role": "user", "content": "Which organizations does Kazakhstan chair?"}
-                    ],
+                    "messages": [{"role": "user", "content": EXAMPLE_Q}],
                 }
             ]
         },
