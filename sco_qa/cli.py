@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from .api.app import EngineHolder
 from .api.mcp_server import build_mcp
 from .api.protocol import GuardedHttpToolsProtocol
 from .api.schemas import AnswerOut, PassageOut, TurnIn
-from .config import Settings, load_settings
+from .config import Settings, load_settings, package_version
 from .corpus import load_corpus, read_corpus
 from .embedding import load_embedder, model_path
 from .engine import Engine, chunking_params
@@ -84,13 +83,6 @@ HELPS = {
 }
 
 
-def _version() -> str:
-    try:
-        return version("sco-qa")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def _subparser(sub: Any, name: str) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
         name,
@@ -112,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  " + EXAMPLES["ask"].split("\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"sco-qa {_version()}")
+    parser.add_argument("--version", action="version", version=f"sco-qa {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cmds = {name: _subparser(sub, name) for name in HELPS}
     for name in ("search", "ask"):

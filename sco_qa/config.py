@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -141,6 +142,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+
+def package_version() -> str:
+    """The installed package's version ("unknown" when run from a bare source tree)."""
+    try:
+        return version("sco-qa")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def load_settings(**overrides: object) -> Settings:

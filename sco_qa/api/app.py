@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from ..answer import MAX_CHARS
 from ..chunking import split_blocks
-from ..config import MAX_K, Settings, get_settings
+from ..config import MAX_K, Settings, get_settings, package_version
 from ..engine import Engine
 from ..errors import IndexStateError, QuestionError, ScoQaError
 from ..index import BuildReport, current_build
@@ -217,7 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mcp = build_mcp(holder.get, lambda a: metrics.observe(a, "mcp"))
     app = FastAPIOffline(
         title="sco-qa",
-        version="0.1.0",
+        version=package_version(),
         lifespan=_lifespan(settings, holder, mcp),
         description="Questions answered by verbatim quotes from the corpus.",
     )

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, unquote
 
 from pydantic import BaseModel, Field
 
 from ..answer import MAX_CHARS, MAX_TURNS
-from ..config import MAX_K
+from ..config import MAX_K, package_version
 from ..engine import Engine
 from ..errors import ScoQaError
 from ..records import Answer
@@ -107,7 +106,7 @@ def build_mcp(
     reads = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
     server: MCPServer = MCPServer(
-        "sco-qa", instructions=INSTRUCTIONS, version=_version(), log_level="WARNING"
+        "sco-qa", instructions=INSTRUCTIONS, version=package_version(), log_level="WARNING"
     )
 
     @server.tool(title="Ask the documents", annotations=reads)
@@ -164,13 +163,6 @@ def build_mcp(
         return str(doc.text)
 
     return server
-
-
-def _version() -> str:
-    try:
-        return version("sco-qa")
-    except PackageNotFoundError:
-        return "0"
 
 
 def transport_security(host: str) -> TransportSecuritySettings | None:
