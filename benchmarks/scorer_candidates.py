@@ -32,7 +32,7 @@ from sco_qa.answer.candidates import BASE_FEATURES
 from sco_qa.embedding.onnx import model_inputs
 from sco_qa.evaluation.squad import calibration_metrics, holds_answer, load_squad
 from sco_qa.text import content_words, stems
-from sco_qa.training import (
+from sco_qa.training.scorer import (
     Gathered,
     _answer_text,
     _ranked,

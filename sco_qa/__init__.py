@@ -24,7 +24,18 @@ from .errors import (
     ScoQaError,
     StaleIndexError,
 )
-from .records import Answer, Block, Chunk, Citation, Document, Hit, Sentence, Skipped, Turn
+from .records import (
+    Answer,
+    Block,
+    Chunk,
+    Citation,
+    Document,
+    Hit,
+    Phrase,
+    Sentence,
+    Skipped,
+    Turn,
+)
 
 __all__ = [
     "Answer",
@@ -39,6 +50,7 @@ __all__ = [
     "Hit",
     "IndexStateError",
     "ModelError",
+    "Phrase",
     "QuestionError",
     "ScoQaError",
     "Sentence",

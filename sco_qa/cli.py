@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import training
-from .answer import MODEL_FILE, load_scorer
+from .answer import MODEL_FILE, load_answerer
 from .api.app import EngineHolder
 from .api.mcp_server import build_mcp
 from .api.protocol import GuardedHttpToolsProtocol
@@ -51,6 +51,7 @@ from .watch import CorpusWatcher
 
 SQUAD = Path("benchmarks/data/squad2-dev-part.json")
 RESULTS = Path("benchmarks/results")
+READER_DATA = (SQUAD, Path("benchmarks/data/squad2-train-part.json"))
 DESCRIPTION = """\
 sco-qa answers questions about a folder of documents by quoting the sentences that hold
 the answer, verbatim, with citations (document, section, character offsets); when the
@@ -68,6 +69,7 @@ EXAMPLES = {
     "status": "sco-qa status --index index/",
     "rollback": "sco-qa rollback --index index/",
     "train": "sco-qa train --data benchmarks/data/squad2-dev-part.json",
+    "train-reader": "sco-qa train-reader --work .train/   (run again to resume)",
     "mcp": "sco-qa mcp --corpus ~/notes   (an MCP client starts it and talks over stdio)",
 }
 HELPS = {
@@ -79,6 +81,7 @@ HELPS = {
     "status": "show what the index holds, what it skipped and whether it is current",
     "rollback": "point the index at the build before the live one",
     "train": "train the answer scorer on SQuAD articles (leave-one-article-out figures)",
+    "train-reader": "train the reader on the SQuAD articles (shipped model and fold models)",
     "mcp": "serve the MCP tools (ask, search, get_document) over stdio",
 }
 
@@ -142,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a SQuAD 2.0 file: its articles become the corpus, asked open-book",
     )
     ev.add_argument("--articles", nargs="+", default=(), help="with --squad: only these titles")
+    trr = cmds["train-reader"]
+    trr.add_argument(
+        "--data", type=Path, nargs="+", default=READER_DATA, help="SQuAD 2.0 files (both parts)"
+    )
+    trr.add_argument(
+        "--work", type=Path, default=Path(".train"), help="index, checkpoints, models (.train/)"
+    )
+    trr.add_argument(
+        "--results", type=Path, default=RESULTS, help=f"where the held-out figures go ({RESULTS})"
+    )
     tr = cmds["train"]
     tr.add_argument("--data", type=Path, default=SQUAD, help=f"SQuAD 2.0 file ({SQUAD})")
     tr.add_argument(
@@ -207,7 +220,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         chunking_params(settings),
         settings.ann_threshold,
         corpus,
-        scorer=load_scorer().version,
+        scorer=load_answerer(settings.answer_model, settings.model_cache_dir).version,
         keep=settings.keep_builds,
         wait=not args.no_wait,
     )
@@ -312,6 +325,21 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    """Train the reader (resuming what a stopped run left in the work folder)."""
+    plan = training.Plan(tuple(args.data), args.work, args.results)
+    summary = training.train_all(plan)
+    m, base = summary["pooled"], summary["baseline"]
+    for name, fig in (("answer scorer alone", base), ("with the reader", m)):
+        print(
+            f"{name} (grouped folds): accuracy {fig['accuracy']}, first sentence holds "
+            f"{fig['first_sentence_holds']}, AUC {fig['answerable_auc']}, ECE {fig['ece']}, "
+            f"unanswerable refused at 95 % answered {fig['unanswerable_refused_at_95']}"
+        )
+    print(f"wrote the reader {summary['reader_version']} and {args.results / 'reader.json'}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     """Train the answer scorer and print its held-out figures."""
     summary = training.run(args.data, args.results)
@@ -358,7 +386,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         engine = Engine.open(settings)
         docs = engine.index.documents
         report = evaluate(items, engine.ask, lambda d: docs[d].text, engine.threshold)
-        report = replace(report, scorer=engine.scorer.version)
+        report = replace(report, scorer=engine.answerer.version)
     if args.calibrate:
         return _print_calibration(report)
     comparison = compare(report, load_report(args.baseline)) if args.baseline else None
@@ -424,7 +452,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"--port or SCO_QA_PORT (e.g. SCO_QA_PORT={settings.port + 1} make run)"
         )
     model_path()  # fail now, clearly, if the model is missing
-    load_scorer()  # and the answer scorer
+    load_answerer(settings.answer_model, settings.model_cache_dir)  # and the answer stage
     # no build here: the server listens at once and builds a missing or stale index behind
     # the build lock (one worker builds, the others wait), telling /readyz how far it got
     if settings.workers > 1 and not settings.model_threads:
@@ -498,5 +526,6 @@ COMMANDS = {
     "status": cmd_status,
     "rollback": cmd_rollback,
     "train": cmd_train,
+    "train-reader": cmd_train_reader,
     "mcp": cmd_mcp,
 }

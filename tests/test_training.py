@@ -9,7 +9,7 @@ import pytest
 
 from sco_qa.answer import ScorerModel, load_scorer
 from sco_qa.evaluation.squad import load_squad
-from sco_qa.training import gather_all, held_out, open_engine, train
+from sco_qa.training.scorer import gather_all, held_out, open_engine, train
 
 from .fakes import FakeEmbedder
 from .test_squad import DATA

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..records import Citation, Document, Hit
+from ..records import Citation, Document, Hit, Phrase
 from .features import SentenceTable, same_paragraph
-from .scorer import Scored, ScorerModel
+from .policy import AnswerPolicy, Scored, Scoring
 
 
 @dataclass(frozen=True)
@@ -28,32 +28,50 @@ def pick(ranked: Sequence[Scored], runner_up: float, most: int) -> list[Scored]:
     return [ranked[0], *(c for c in ranked[1:most] if c.score >= floor)]
 
 
-def spans(table: SentenceTable, chosen: Sequence[Scored]) -> list[tuple[int, int, float]]:
-    """(first sentence, last sentence, score) runs, best first, antecedents merged in."""
-    merged: list[tuple[int, int, float]] = []
+#: a run of quoted sentences: first and last position, score, and the answer phrase (as
+#: document offsets) when one is shown
+Run = tuple[int, int, float, tuple[int, int] | None]
+
+
+def spans(
+    table: SentenceTable, chosen: Sequence[Scored], policy: AnswerPolicy | None = None
+) -> list[Run]:
+    """Runs of sentences, best first, antecedents merged in; the best sentence's phrase
+    rides along when ``policy`` shows it."""
+    merged: list[Run] = []
     sents = table.sentences
-    for c in chosen:
+    for n, c in enumerate(chosen):
         first = c.pos - 1 if c.with_antecedent else c.pos
-        for i, (a, b, sc) in enumerate(merged):
+        phrase = None
+        if (
+            n == 0
+            and c.phrase is not None
+            and policy is not None
+            and policy.shows_phrase(c.phrase[2])
+        ):
+            base = sents[c.pos].start
+            phrase = (base + c.phrase[0], base + c.phrase[1])
+        for i, (a, b, sc, ph) in enumerate(merged):
             if first <= b + 1 and c.pos >= a - 1 and same_paragraph(sents[a], sents[first]):
-                merged[i] = (min(a, first), max(b, c.pos), sc)
+                merged[i] = (min(a, first), max(b, c.pos), sc, ph)
                 break
         else:
-            merged.append((first, c.pos, c.score))
+            merged.append((first, c.pos, c.score, phrase))
     return merged
 
 
 def cite(
     table: SentenceTable,
     documents: Mapping[str, Document],
-    runs: Sequence[tuple[int, int, float]],
+    runs: Sequence[Run],
 ) -> tuple[Citation, ...]:
-    """Citations numbered from 1; each quote is the exact document slice."""
+    """Citations numbered from 1; each quote (and phrase) is the exact document slice."""
     out = []
-    for n, (first, last, score) in enumerate(runs, start=1):
+    for n, (first, last, score, span) in enumerate(runs, start=1):
         head, tail = table.sentences[first], table.sentences[last]
         doc = documents[head.doc_id]
         quote = doc.text[head.start : tail.end]
+        phrase = phrase_slice(doc, span, head.start, tail.end)
         out.append(
             Citation(
                 n,
@@ -66,9 +84,23 @@ def cite(
                 quote,
                 round(score, 4),
                 doc.page_at(head.start),
+                phrase,
             )
         )
     return tuple(out)
+
+
+def phrase_slice(doc: Document, span: tuple[int, int] | None, lo: int, hi: int) -> Phrase | None:
+    """The phrase as an exact slice, trimmed of spaces and edge punctuation, inside the
+    quote; None when nothing is left."""
+    if span is None:
+        return None
+    a, b = max(span[0], lo), min(span[1], hi)
+    while a < b and (doc.text[a].isspace() or doc.text[a] in ",;:.)"):
+        a += 1
+    while b > a and (doc.text[b - 1].isspace() or doc.text[b - 1] in ",;:.("):
+        b -= 1
+    return Phrase(a, b, doc.text[a:b]) if a < b else None
 
 
 def not_found_text(documents: int) -> str:
@@ -96,20 +128,21 @@ def rerank(table: SentenceTable, hits: Sequence[Hit], ranked: Sequence[Scored]) 
 def compose(
     table: SentenceTable,
     documents: Mapping[str, Document],
-    ranked: Sequence[Scored],
-    model: ScorerModel,
+    scoring: Scoring,
+    policy: AnswerPolicy,
     threshold: float,
     max_sentences: int = 3,
 ) -> Composed:
     """Quote the best of the scored sentences, or decline when the calibrated confidence
     that the answer holds is under ``threshold``."""
     refusal = not_found_text(len(documents))
+    ranked = scoring.ranked
     if not ranked:
         return Composed(False, refusal, (), 0.0)
-    conf = round(model.confidence(ranked), 4)
+    conf = round(policy.confidence(scoring), 4)
     if conf < threshold:
         return Composed(False, refusal, (), conf)
-    chosen = pick(ranked, model.runner_up, max_sentences)
-    citations = cite(table, documents, spans(table, chosen))
+    chosen = pick(ranked, policy.runner_up, max_sentences)
+    citations = cite(table, documents, spans(table, chosen, policy))
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
     return Composed(True, text, citations, conf)

@@ -33,7 +33,7 @@ _DATE = re.compile(
 )
 _REASON = re.compile(
     r"\b(because|since|due to|owing to|in order to|so that|aims? to|seeks? to|"
-    r"premised on|grounded in|reason|therefore|thus|which is why|as a result)\b",
+    r"reason|therefore|thus|which is why|as a result)\b",
     re.IGNORECASE,
 )
 _PLACE = re.compile(r"\b(in|at|from|to|near|between|across|within|located)\s+(the\s+)?[A-Z]\w+")
@@ -43,7 +43,7 @@ _NAME = re.compile(
 )
 _PERSON_CUE = re.compile(
     r"\b(Dr|Mr|Ms|Mrs|Prof|President|Minister|Chancellor|leader|director|"
-    r"dean|fellow|professor|chair(man|woman)?|said|noted|wrote)\b"
+    r"fellow|professor|chair(man|woman)?|said|noted|wrote)\b"
 )
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # a quoted title's commas do not make a list
 _LIST_ITEM = re.compile(r",\s+(and\s+|or\s+)?(the\s+)?[A-Z]")

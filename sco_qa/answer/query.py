@@ -32,7 +32,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("person", re.compile(r"\b(who|whom|whose)\b")),
-    ("list", re.compile(r"\b(wh?ich|what) \w*(ies|[^s]s)\b")),
+    # a plural noun after the wh-word; "is", "was", "has", "does" are verbs, not plurals
+    ("list", re.compile(r"\b(wh?ich|what) (?!(is|was|has|does)\b)\w*(ies|[^s]s)\b")),
 )
 _ANAPHORA = re.compile(
     r"\b(he|she|it|its|they|them|their|his|her|this|that|these|those|there|the latter|"

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -23,29 +22,16 @@ from ..errors import ModelError
 from ..records import Hit
 from .candidates import gather
 from .features import SentenceTable
+from .policy import LogisticPolicy, Pool, Scored, Scoring, logit
 from .query import Query
 
 MODEL_FILE = Path(__file__).with_name("scorer.json")
 FORMAT = "sco-qa-scorer/1"
 
 
-class Scored(NamedTuple):
-    """A candidate sentence with the probability that it holds the answer."""
-
-    pos: int
-    score: float
-    with_antecedent: bool
-
-
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
     return out
-
-
-def logit(p: float) -> float:
-    """The log-odds of a probability (clipped away from 0 and 1)."""
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
 
 
 @dataclass(frozen=True)
@@ -70,13 +56,25 @@ class ScorerModel:
         z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
         return _sigmoid(z)
 
-    def confidence(self, ranked: Sequence[Scored]) -> float:
-        """Calibrated probability that the answer built from ``ranked`` holds the answer."""
-        if not ranked:
-            return 0.0
+    def policy(self) -> LogisticPolicy:
+        """Its answer policy: Platt scaling of the two best sentences' log-odds."""
         a, b, c = self.calibration
+        return LogisticPolicy(("top", "second"), (a, b), c, self.threshold, self.runner_up)
+
+    def scoring(self, ranked: list[Scored]) -> Scoring:
+        """Ranked candidates with the signals its policy reads."""
         second = ranked[1].score if len(ranked) > 1 else 1e-6
-        return float(_sigmoid(np.array(a * logit(ranked[0].score) + b * logit(second) + c)))
+        top = ranked[0].score if ranked else 1e-6
+        return Scoring(ranked, {"top": logit(top), "second": logit(second)})
+
+    def confidence(self, ranked: list[Scored]) -> float:
+        """Calibrated probability that the answer built from ``ranked`` holds the answer."""
+        return self.policy().confidence(self.scoring(ranked))
+
+    def score(self, query: Query, pool: Pool) -> Scoring:
+        """Every candidate of the pool with its probability, best first."""
+        ranked = score_sentences(pool.table, query, pool.vector, pool.hits, pool.terms, self)
+        return self.scoring(ranked)
 
     def to_json(self) -> dict[str, Any]:
         """The model as plain JSON data (what ``scorer.json`` holds)."""

@@ -319,7 +319,7 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: 
             "status": "ready",
             **m["counts"],
             "model": m["model"]["name"],
-            "answer_scorer": engine.scorer.version,
+            "answer_scorer": engine.answerer.version,
             "threshold": engine.threshold,
             "built_at": m["built_at"],
             "corpus_fingerprint": m["corpus"]["fingerprint"],

@@ -56,7 +56,7 @@ class IndexCollector(Collector):
                 "built_at": str(m["built_at"]),
                 "model": str(m["model"]["name"]),
                 "backend": self.backend,
-                "answer_scorer": engine.scorer.version,
+                "answer_scorer": engine.answerer.version,
             },
         )
         yield info

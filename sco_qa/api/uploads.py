@@ -115,6 +115,6 @@ class Uploads:
             chunking_params(s),
             s.ann_threshold,
             corpus,
-            engine.scorer.version,
+            engine.answerer.version,
             s.keep_builds,
         )

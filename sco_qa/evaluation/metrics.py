@@ -57,6 +57,8 @@ class Report:
     scorer: str = ""  # the answer scorer's version
     #: whether each question's best answer, refused or not, held a gold answer (SQuAD runs)
     held: tuple[bool, ...] = ()
+    #: whether each question's first quoted sentence, refused or not, held a gold answer
+    first_held: tuple[bool, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The report as plain JSON data (what ``eval.json`` holds)."""

@@ -13,6 +13,7 @@ import json
 import re
 import string
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ class SquadQuestion:
     answerable: bool
     answers: tuple[str, ...]
     spans: tuple[tuple[int, int], ...]
+    plausible: tuple[tuple[int, int], ...] = ()  # an unanswerable question's tempting spans
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,15 @@ class SquadSet:
     sha256: str
 
 
+def _spans(answers: Sequence[dict[str, Any]], shift: int) -> tuple[tuple[int, int], ...]:
+    out = []
+    for a in answers:
+        if str(a.get("text", "")).strip():
+            start = shift + int(a["answer_start"])
+            out.append((start, start + len(a["text"])))
+    return tuple(out)
+
+
 def _article(raw: dict[str, Any]) -> tuple[Document, list[SquadQuestion]]:
     title = str(raw["title"]).replace("_", " ")
     doc_id = doc_id_for(Path(title))
@@ -59,14 +70,12 @@ def _article(raw: dict[str, Any]) -> tuple[Document, list[SquadQuestion]]:
         for qa in para["qas"]:
             answers = [a for a in qa.get("answers", []) if a["text"].strip()]
             lead = len(para["context"]) - len(para["context"].lstrip())
-            spans = []
-            for a in answers:
-                start = offset + int(a["answer_start"]) - lead
-                spans.append((start, start + len(a["text"])))
+            spans = _spans(answers, offset - lead)
+            tempting = _spans(qa.get("plausible_answers", []), offset - lead)
             texts = tuple(dict.fromkeys(a["text"] for a in answers))
             answerable = not qa.get("is_impossible", False) and bool(texts)
             questions.append(
-                SquadQuestion(qa["id"], qa["question"], doc_id, answerable, texts, tuple(spans))
+                SquadQuestion(qa["id"], qa["question"], doc_id, answerable, texts, spans, tempting)
             )
         parts.append(context)
         offset += len(context) + 2
@@ -98,6 +107,14 @@ def load_squad(path: Path, articles: Sequence[str] = ()) -> SquadSet:
         if any(normalize_answer(texts[q.doc_id][s:e]) not in gold for s, e in q.spans):
             raise GoldenSetError(f"{path}: question {q.id}: answer offsets do not match")
     return SquadSet(tuple(docs), tuple(questions), hashlib.sha256(raw).hexdigest())
+
+
+def load_squads(paths: Sequence[Path]) -> SquadSet:
+    """Several SQuAD 2.0 files as one set; its hash covers every file's hash, in order."""
+    sets = [load_squad(p) for p in paths]
+    digest = hashlib.sha256("".join(s.sha256 for s in sets).encode()).hexdigest()
+    docs = tuple(d for s in sets for d in s.documents)
+    return SquadSet(docs, tuple(q for s in sets for q in s.questions), digest)
 
 
 def write_corpus(squad: SquadSet, folder: Path) -> None:
@@ -249,6 +266,53 @@ def calibration_metrics(
     }
 
 
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD's token F1 of two answers after its normalisation.
+
+    >>> token_f1("in January 2015", "January 2015")
+    0.8
+    """
+    p, g = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return round(2 * precision * recall / (precision + recall), 4)
+
+
+def phrase_metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
+    """Of answered questions whose quote holds a gold answer: the share with a phrase
+    shown, and the phrases' mean token F1 against their best gold answer."""
+    correct = [o for o in outcomes if o.correct and o.citations and o.facts]
+    f1s = [
+        max(token_f1(c.phrase.text, g) for g in o.facts[0])
+        for o in correct
+        for c in o.citations[:1]
+        if c.phrase is not None
+    ]
+    return {
+        "phrase_shown": round(len(f1s) / len(correct), 4) if correct else 0.0,
+        "phrase_f1": round(sum(f1s) / len(f1s), 4) if f1s else 0.0,
+    }
+
+
+def squad_metrics(
+    outcomes: Sequence[Outcome], held: Sequence[bool], first_held: Sequence[bool]
+) -> dict[str, float]:
+    """Every figure of a SQuAD run (or of several pooled)."""
+    conf = [o.confidence for o in outcomes]
+    flags = [o.answerable for o in outcomes]
+    m = metrics(outcomes)
+    lat = sorted(o.latency_ms for o in outcomes)
+    m["latency_p99_ms"] = lat[int(0.99 * (len(lat) - 1))] if lat else 0.0
+    m["answerable_answered"] = round(1 - m["answerable_refused"], 4)
+    firsts = [f for f, a in zip(first_held, flags, strict=True) if a]
+    m["first_sentence_holds"] = round(sum(firsts) / len(firsts), 4) if firsts else 0.0
+    m |= calibration_metrics(conf, held, flags)
+    m |= phrase_metrics(outcomes)
+    return m
+
+
 def evaluate_squad(
     questions: Sequence[SquadQuestion],
     ask: AskFn,
@@ -258,19 +322,27 @@ def evaluate_squad(
 ) -> Report:
     """Ask every question (``ask`` must not refuse: threshold 0) and judge the answers at
     ``threshold``; the report's metrics add the calibration of the confidence."""
-    outcomes, holds = [], []
+    outcomes, holds, firsts = [], [], []
     for n, q in enumerate(questions, start=1):
         t0 = time.perf_counter()
         answer = ask(q.question, EVAL_TOP_K)
         outcome, held = judge(q, answer, text_of, (time.perf_counter() - t0) * 1e3, threshold)
         outcomes.append(outcome)
         holds.append(held)
+        firsts.append(
+            q.answerable
+            and bool(answer.citations)
+            and holds_answer(answer.citations[0].quote, q.answers)
+        )
         if progress and n % 200 == 0:
             progress(n)
     conf = [o.confidence for o in outcomes]
-    flags = [o.answerable for o in outcomes]
-    m = metrics(outcomes)
-    m["latency_p99_ms"] = sorted(o.latency_ms for o in outcomes)[int(0.99 * (len(outcomes) - 1))]
-    m["answerable_answered"] = round(1 - m["answerable_refused"], 4)
-    m |= calibration_metrics(conf, holds, flags)
-    return Report(m, outcomes, threshold, tuple(reliability(conf, holds)), held=tuple(holds))
+    m = squad_metrics(outcomes, holds, firsts)
+    return Report(
+        m,
+        outcomes,
+        threshold,
+        tuple(reliability(conf, holds)),
+        held=tuple(holds),
+        first_held=tuple(firsts),
+    )

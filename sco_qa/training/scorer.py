@@ -21,25 +21,26 @@ from typing import Any
 
 import numpy as np
 
-from .answer import ScorerModel, feature_names, gather, load_scorer, make_query
-from .answer.candidates import BASE_FEATURES
-from .answer.compose import cite, pick, spans
-from .answer.scorer import MODEL_FILE, Scored, logit, model_version, untrained
-from .config import load_settings
-from .durable import replace_atomically
-from .embedding import Embedder, load_embedder
-from .engine import Engine
-from .evaluation.metrics import EVAL_TOP_K, Report, metrics
-from .evaluation.reports import write_reports
-from .evaluation.squad import (
+from ..answer import ScorerModel, feature_names, gather, load_scorer, lr_answerer, make_query
+from ..answer.candidates import BASE_FEATURES
+from ..answer.compose import cite, pick, spans
+from ..answer.policy import Scored, logit
+from ..answer.scorer import MODEL_FILE, model_version, untrained
+from ..config import load_settings
+from ..durable import replace_atomically
+from ..embedding import Embedder, load_embedder
+from ..engine import Engine
+from ..evaluation.metrics import EVAL_TOP_K, Report
+from ..evaluation.reports import write_reports
+from ..evaluation.squad import (
     KEEP_ANSWERED,
     SquadQuestion,
     SquadSet,
-    calibration_metrics,
     evaluate_squad,
     holds_answer,
     load_squad,
     reliability,
+    squad_metrics,
     write_corpus,
 )
 
@@ -72,7 +73,7 @@ def open_engine(squad: SquadSet, folder: Path, embedder: Embedder | None = None)
         corpus_dir=corpus, index_dir=folder / "index", abstain_threshold=0.0, embed_cache_size=0
     )
     emb = embedder or load_embedder(settings)
-    return Engine.open(settings, emb, scorer=untrained(feature_names(emb.dim, True), True))
+    return Engine.open(settings, emb, answerer=untrained(feature_names(emb.dim, True), True))
 
 
 def _labels(engine: Engine, q: SquadQuestion, positions: list[int]) -> np.ndarray:
@@ -92,7 +93,8 @@ def gather_all(engine: Engine, questions: Sequence[SquadQuestion]) -> list[Gathe
     for q in questions:
         query = make_query(q.question)
         got = engine.retrieve(query, EVAL_TOP_K)
-        cands = gather(engine.table, query, got.vector, got.hits, got.terms, products=True)
+        pool = got.hits[: engine.settings.answer_pool]
+        cands = gather(engine.table, query, got.vector, pool, got.terms, products=True)
         out.append(
             Gathered(q, cands.positions, cands.features, _labels(engine, q, cands.positions))
         )
@@ -196,7 +198,7 @@ def train(
 
 def held_out(engine: Engine, model: ScorerModel, questions: Sequence[SquadQuestion]) -> Report:
     """``ask`` with ``model`` on questions of an article it was not trained on."""
-    test = replace(engine, scorer=model)
+    test = replace(engine, answerer=lr_answerer(model))
     docs = engine.index.documents
     return evaluate_squad(questions, test.ask, lambda d: docs[d].text, model.threshold)
 
@@ -205,14 +207,12 @@ def pooled(reports: Sequence[Report], version: str = "") -> Report:
     """One report over the questions of every held-out article."""
     outcomes = [o for r in reports for o in r.outcomes]
     holds = [h for r in reports for h in r.held]
+    firsts = [f for r in reports for f in r.first_held]
     conf = [o.confidence for o in outcomes]
-    flags = [o.answerable for o in outcomes]
-    m = metrics(outcomes)
-    lat = sorted(o.latency_ms for o in outcomes)
-    m["latency_p99_ms"] = lat[int(0.99 * (len(lat) - 1))]
-    m["answerable_answered"] = round(1 - m["answerable_refused"], 4)
-    m |= calibration_metrics(conf, holds, flags)
-    return Report(m, outcomes, None, tuple(reliability(conf, holds)), version, tuple(holds))
+    m = squad_metrics(outcomes, holds, firsts)
+    return Report(
+        m, outcomes, None, tuple(reliability(conf, holds)), version, tuple(holds), tuple(firsts)
+    )
 
 
 def sha256(path: Path) -> str:
@@ -288,7 +288,7 @@ def squad_report(data: Path, articles: Sequence[str] = ()) -> Report:
     squad = load_squad(data, articles)
     scorer = load_scorer()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = replace(open_engine(squad, Path(tmp)), scorer=scorer)
+        engine = replace(open_engine(squad, Path(tmp)), answerer=lr_answerer(scorer))
         docs = engine.index.documents
         report = evaluate_squad(
             squad.questions, engine.ask, lambda d: docs[d].text, scorer.threshold

@@ -1,0 +1,142 @@
+"""Pure: a (question, candidate sentence) pair as the reader's token ids.
+
+The layout is ``[CLS] question [SEP] title : preceding sentence candidate [SEP]``. The
+candidate sentence is always kept whole (up to the budget); the preceding sentence is cut
+from its start, the question and the title from their end. Each candidate token keeps its
+character span inside the sentence, so a phrase the reader marks maps back to exact
+document offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+#: tokens in one pair (measured on the MiniLM body, int8, 2 cores: 6 pairs of 80 tokens fit
+#: the answer stage's latency budget; README "the reader")
+MAX_TOKENS = 80
+#: the question's share of the budget, in tokens
+QUESTION_TOKENS = 24
+TITLE_TOKENS = 8
+CLS, SEP, PAD = 101, 102, 0
+
+
+class Encoding(Protocol):
+    """What the pair builder reads of a ``tokenizers`` encoding."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+
+
+class Tokenizer(Protocol):
+    """The part of ``tokenizers.Tokenizer`` the pair builder uses (no special tokens)."""
+
+    def encode_batch(self, texts: Sequence[str], add_special_tokens: bool = ...) -> list[Any]:
+        """Encodings of ``texts``."""
+        ...
+
+
+@dataclass(frozen=True)
+class PairInput:
+    """One pair's token ids, and where the candidate sentence's tokens stand."""
+
+    ids: tuple[int, ...]
+    types: tuple[int, ...]
+    first: int  # index of the candidate's first token
+    offsets: tuple[tuple[int, int], ...]  # char spans, within the sentence, of its tokens
+
+
+@dataclass(frozen=True)
+class PairText:
+    """The texts of one pair."""
+
+    question: str
+    title: str
+    previous: str
+    sentence: str
+
+
+def build_pair(
+    question: Encoding, title: Encoding, previous: Encoding, sentence: Encoding
+) -> PairInput:
+    """Assemble one pair from its pieces' encodings, within ``MAX_TOKENS``."""
+    q = question.ids[:QUESTION_TOKENS]
+    t = title.ids[:TITLE_TOKENS]
+    budget = MAX_TOKENS - 3 - len(q)  # [CLS] q [SEP] ... [SEP]
+    s_ids = sentence.ids[:budget]
+    s_off = sentence.offsets[: len(s_ids)]
+    room = budget - len(s_ids)
+    t = t[:room]
+    room -= len(t)
+    p = previous.ids[max(0, len(previous.ids) - room) :] if room > 0 else []
+    context = [*t, *p]
+    ids = (CLS, *q, SEP, *context, *s_ids, SEP)
+    types = (0,) * (len(q) + 2) + (1,) * (len(context) + len(s_ids) + 1)
+    first = len(q) + 2 + len(context)
+    return PairInput(ids, types, first, tuple((int(a), int(b)) for a, b in s_off))
+
+
+def encode_pairs(tokenizer: Tokenizer, pairs: Sequence[PairText]) -> list[PairInput]:
+    """Every pair's input, tokenised in one batch."""
+    texts: list[str] = []
+    for p in pairs:
+        texts += [p.question, p.title, p.previous, p.sentence]
+    enc = tokenizer.encode_batch(texts, add_special_tokens=False)
+    return [build_pair(*enc[i : i + 4]) for i in range(0, len(enc), 4)]
+
+
+def batch_arrays(inputs: Sequence[PairInput]) -> dict[str, np.ndarray]:
+    """The model's inputs for a batch of pairs, padded to the longest."""
+    width = max(len(p.ids) for p in inputs)
+    ids = np.full((len(inputs), width), PAD, dtype=np.int64)
+    types = np.zeros((len(inputs), width), dtype=np.int64)
+    mask = np.zeros((len(inputs), width), dtype=np.int64)
+    for row, p in enumerate(inputs):
+        n = len(p.ids)
+        ids[row, :n] = p.ids
+        types[row, :n] = p.types
+        mask[row, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def token_span(pair: PairInput, start: int, end: int) -> tuple[int, int] | None:
+    """The (first, last) token positions covering characters ``start:end`` of the sentence,
+    or None when the span is not inside the tokens kept."""
+    first = last = None
+    for i, (a, b) in enumerate(pair.offsets):
+        if first is None and b > start:
+            first = i
+        if a < end:
+            last = i
+    if first is None or last is None or last < first:
+        return None
+    if pair.offsets[first][0] > start or pair.offsets[last][1] < end:
+        return None
+    return pair.first + first, pair.first + last
+
+
+def char_span(pair: PairInput, first: int, last: int) -> tuple[int, int]:
+    """Characters of the sentence covered by token positions ``first..last``."""
+    a = pair.offsets[first - pair.first][0]
+    b = pair.offsets[last - pair.first][1]
+    return a, b
+
+
+def best_span(
+    pair: PairInput, start_logits: np.ndarray, end_logits: np.ndarray, max_tokens: int = 24
+) -> tuple[int, int, float]:
+    """The most likely (first, last) token positions inside the sentence, with the
+    probability of that pair under the start and end softmaxes over the sentence's tokens."""
+    lo, hi = pair.first, pair.first + len(pair.offsets)
+    s = start_logits[lo:hi].astype(np.float64)
+    e = end_logits[lo:hi].astype(np.float64)
+    ps = np.exp(s - s.max())
+    ps /= ps.sum()
+    pe = np.exp(e - e.max())
+    pe /= pe.sum()
+    joint = np.triu(np.outer(ps, pe)) - np.triu(np.outer(ps, pe), k=max_tokens)
+    i, j = np.unravel_index(int(np.argmax(joint)), joint.shape)
+    return lo + int(i), lo + int(j), float(joint[i, j])

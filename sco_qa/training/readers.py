@@ -1,0 +1,342 @@
+"""``sco-qa train-reader`` (part of ``make train``): the reader trained on all 18 SQuAD
+articles (the shipped one) and on three grouped folds (each fold's six articles never seen
+by its model, so that every held-out figure and the answer policy come from articles the
+reader was not fitted to).
+
+The work folder keeps the index, the checkpoints and each finished model: a run that is
+stopped goes on from where it was when started again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..answer import (
+    Answerer,
+    Cascade,
+    LogisticPolicy,
+    Pool,
+    Scored,
+    Scoring,
+    load_scorer,
+    lr_answerer,
+    make_query,
+)
+from ..answer.cascade import READER_SIGNALS
+from ..answer.compose import phrase_slice
+from ..answer.pairs import MAX_TOKENS
+from ..answer.reader import FORMAT as READER_FORMAT
+from ..answer.reader import META_FILE, WEIGHTS_FILE, OnnxReader, Titles
+from ..answer.scorer import MODEL_FILE, ScorerModel
+from ..durable import replace_atomically
+from ..embedding import Embedder
+from ..embedding.base import MODEL_NAME
+from ..engine import Engine
+from ..evaluation.metrics import EVAL_TOP_K, Report
+from ..evaluation.reports import write_reports
+from ..evaluation.squad import (
+    KEEP_ANSWERED,
+    SquadQuestion,
+    SquadSet,
+    evaluate_squad,
+    holds_answer,
+    load_squads,
+    token_f1,
+)
+from .reader import CANDIDATES, SEED, Schedule, make_groups, pair_count, train_reader
+from .scorer import (
+    MAX_MEDIAN_CHARS,
+    RUNNER_UPS,
+    Gathered,
+    _answer_text,
+    _ranked,
+    gather_all,
+    open_engine,
+    pooled,
+)
+from .scorer import train as train_scorer
+
+log = logging.getLogger(__name__)
+FOLDS = 3
+#: the shipped reader: 0.8 epoch over the 18 articles (~30 minutes on 2 cores)
+FINAL = Schedule(epochs=0.8)
+#: fold readers: a shorter schedule (0.4 epoch over their 12 articles, ~10 minutes each)
+FOLD = Schedule(epochs=0.4)
+COMMAND = "make train (sco-qa train-reader)"
+#: a phrase counts as right from this token F1 against its best gold answer
+PHRASE_F1 = 0.5
+#: a phrase is shown when its calibrated probability of being right is at least this: more
+#: likely right than wrong (none is better than a wrong one)
+PHRASE_SHOWN = 0.5
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The training data read, indexed and scored by the answer scorer."""
+
+    squad: SquadSet
+    engine: Engine
+    rows: list[Gathered]
+    folds: dict[str, int]  # document id → fold
+
+
+def fold_of(squad: SquadSet, folds: int = FOLDS) -> dict[str, int]:
+    """Articles dealt round-robin into ``folds`` groups in file order (the dev articles,
+    which hold most unanswerable questions, spread over every fold)."""
+    return {d.doc_id: i % folds for i, d in enumerate(squad.documents)}
+
+
+def prepare(data: Sequence[Path], folder: Path, embedder: Embedder | None = None) -> Prepared:
+    """Index the articles in ``folder`` and gather every question's candidates."""
+    squad = load_squads(data)
+    engine = open_engine(squad, folder, embedder)
+    rows = gather_all(engine, squad.questions)
+    return Prepared(squad, engine, rows, fold_of(squad))
+
+
+def ranked(
+    engine: Engine, rows: Sequence[Gathered], model: ScorerModel
+) -> list[tuple[SquadQuestion, list[int]]]:
+    """Each question with its candidate sentences, best first by the answer scorer."""
+    return [(g.question, [s.pos for s in _ranked(model, engine, g)]) for g in rows]
+
+
+def fold_scorer(prep: Prepared, fold: int) -> ScorerModel:
+    """The answer scorer fitted on the articles outside ``fold`` only."""
+    train_rows = [g for g in prep.rows if prep.folds[g.question.doc_id] != fold]
+    return train_scorer(prep.engine, train_rows, False, {})
+
+
+def _key(prep: Prepared, scorer: ScorerModel, fold: int | None) -> dict[str, object]:
+    digest = hashlib.sha256(json.dumps(scorer.to_json(), sort_keys=True).encode()).hexdigest()
+    return {
+        "data_sha256": prep.squad.sha256,
+        "fold": fold,
+        "candidates": CANDIDATES,
+        "max_tokens": MAX_TOKENS,
+        "pool": prep.engine.settings.answer_pool,
+        "scorer_sha256": digest,
+    }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where a reader run reads and writes, and its schedules."""
+
+    data: tuple[Path, ...]
+    work: Path
+    results: Path
+    out: Path = WEIGHTS_FILE.parent  # where the shipped reader is written
+    final: Schedule = FINAL
+    fold: Schedule = FOLD
+
+
+def train_all(
+    plan: Plan, embedder: Embedder | None = None, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """The shipped reader, the fold readers, then the policy and the held-out figures."""
+    plan.work.mkdir(parents=True, exist_ok=True)
+    prep = prepare(plan.data, plan.work / "data", embedder)
+    progress(f"{len(prep.squad.questions)} questions over {len(prep.squad.documents)} articles")
+    shipped = load_scorer()
+    groups = make_groups(prep.engine, ranked(prep.engine, prep.rows, shipped), inject=True)
+    progress(f"final: {len(groups)} groups, {pair_count(groups)} pairs")
+    train_reader(groups, plan.work / "final", schedule=plan.final,
+                 key=_key(prep, shipped, None), progress=progress)  # fmt: skip
+    for fold in range(FOLDS):
+        scorer = fold_scorer(prep, fold)
+        rows = [g for g in prep.rows if prep.folds[g.question.doc_id] != fold]
+        groups = make_groups(prep.engine, ranked(prep.engine, rows, scorer), inject=True)
+        progress(f"fold {fold}: {len(groups)} groups, {pair_count(groups)} pairs")
+        train_reader(groups, plan.work / f"fold-{fold}", schedule=plan.fold,
+                     key=_key(prep, scorer, fold), progress=progress)  # fmt: skip
+    return finish(prep, plan, progress)
+
+
+def cascade_of(first: ScorerModel, weights: Path, cache_dir: Path, name: str) -> Cascade:
+    """A cascade over trained reader weights (exported to ONNX int8 as served)."""
+    reader = OnnxReader(weights, FINAL.frozen_layers, cache_dir)
+    return Cascade(first, reader, {"trained": name}, reader.version)
+
+
+def outputs(
+    engine: Engine, cascade: Cascade, questions: Sequence[SquadQuestion]
+) -> list[tuple[SquadQuestion, Scoring]]:
+    """Each question's scoring by ``cascade``, retrieved as ``ask`` retrieves."""
+    titles = Titles(engine.index.documents)
+    out = []
+    for q in questions:
+        query = make_query(q.question)
+        got = engine.retrieve(query, EVAL_TOP_K)
+        hits = got.hits[: engine.settings.answer_pool]
+        pool = Pool(engine.table, titles, got.vector, hits, got.terms)
+        out.append((q, cascade.score(query, pool)))
+    return out
+
+
+def _phrase_right(engine: Engine, q: SquadQuestion, best: Scored) -> tuple[float, bool] | None:
+    """(raw probability, F1 ≥ PHRASE_F1) of the best sentence's phrase."""
+    if best.phrase is None:
+        return None
+    s = engine.table.sentences[best.pos]
+    doc = engine.index.documents[s.doc_id]
+    span = (s.start + best.phrase[0], s.start + best.phrase[1])
+    got = phrase_slice(doc, span, s.start, s.end)
+    f1 = max(token_f1(got.text, a) for a in q.answers) if got else 0.0
+    return best.phrase[2], f1 >= PHRASE_F1
+
+
+def fit_policy(engine: Engine, outs: Sequence[tuple[SquadQuestion, Scoring]]) -> LogisticPolicy:
+    """The answer policy, fitted on scorings of articles the readers did not see: runner-up
+    ratio, calibrated confidence, the threshold keeping 95 % answered, the phrase's
+    calibration."""
+    from sklearn.linear_model import LogisticRegression
+
+    best: tuple[float, float] = (-1.0, 1.0)
+    answerable = [(q, sc) for q, sc in outs if q.answerable and sc.ranked]
+    for r in RUNNER_UPS:
+        texts = [_answer_text(engine, sc.ranked, r) for _, sc in answerable]
+        acc = statistics.fmean(
+            holds_answer(t, q.answers) for t, (q, _) in zip(texts, answerable, strict=True)
+        )
+        if statistics.median(len(t) for t in texts) <= MAX_MEDIAN_CHARS and acc > best[0]:
+            best = (acc, r)
+    runner_up = best[1]
+    rows = [(q, sc) for q, sc in outs if sc.ranked]
+    x = np.array([[sc.signals[n] for n in READER_SIGNALS] for _, sc in rows])
+    y = [
+        q.answerable and holds_answer(_answer_text(engine, sc.ranked, runner_up), q.answers)
+        for q, sc in rows
+    ]
+    lr = LogisticRegression(C=1.0, max_iter=5000, random_state=SEED).fit(x, y)
+    policy = LogisticPolicy(READER_SIGNALS, tuple(float(c) for c in lr.coef_[0]),
+                            float(lr.intercept_[0]), 0.0, runner_up)  # fmt: skip
+    conf = sorted(policy.confidence(sc) for q, sc in rows if q.answerable)
+    threshold = round(conf[int((1 - KEEP_ANSWERED) * len(conf))], 4) if conf else 0.0
+    phrases = [
+        p
+        for (q, sc), held in zip(rows, y, strict=True)
+        if held and (p := _phrase_right(engine, q, sc.ranked[0])) is not None
+    ]
+    px = np.log(np.maximum([[p] for p, _ in phrases], 1e-9))
+    plr = LogisticRegression(C=1.0, max_iter=5000, random_state=SEED).fit(
+        px, [r for _, r in phrases]
+    )
+    phrase = (float(plr.coef_[0][0]), float(plr.intercept_[0]))
+    return replace(policy, threshold=threshold, phrase=phrase, phrase_threshold=PHRASE_SHOWN)
+
+
+def evaluate_fold(engine: Engine, answerer: Answerer, questions: Sequence[SquadQuestion]) -> Report:
+    """``ask`` through ``answerer`` on held-out questions, judged at its threshold."""
+    test = replace(engine, answerer=answerer)
+    docs = engine.index.documents
+    return evaluate_squad(questions, test.ask, lambda d: docs[d].text, answerer.policy.threshold)
+
+
+def removed_article(prep: Prepared, answerer: Answerer, work: Path) -> dict[str, Any]:
+    """Questions about an article taken out of the corpus: the share refused."""
+    gone = next(d for d in prep.squad.documents if prep.folds[d.doc_id] == 0)
+    rest = tuple(d for d in prep.squad.documents if d.doc_id != gone.doc_id)
+    questions = [q for q in prep.squad.questions if q.doc_id == gone.doc_id]
+    engine = open_engine(replace(prep.squad, documents=rest, questions=()), work / "removed")
+    test = replace(engine, answerer=answerer)
+    refused = [test.ask(q.question, EVAL_TOP_K).confidence < answerer.policy.threshold
+               for q in questions]  # fmt: skip
+    return {"article": gone.title, "questions": len(questions),
+            "refused": round(sum(refused) / len(refused), 4)}  # fmt: skip
+
+
+def _provenance(prep: Prepared, plan: Plan, started: float) -> dict[str, Any]:
+    import torch
+
+    return {
+        "data": [p.name for p in plan.data],
+        "data_sha256": prep.squad.sha256,
+        "articles": [d.title for d in prep.squad.documents],
+        "questions": len(prep.squad.questions),
+        "embedder": MODEL_NAME,
+        "pool": prep.engine.settings.answer_pool,
+        "candidates": CANDIDATES,
+        "max_tokens": MAX_TOKENS,
+        "schedule": asdict(plan.final),
+        "fold_schedule": asdict(plan.fold),
+        "folds": FOLDS,
+        "policy": "fitted on the fold readers' scorings of articles they did not see",
+        "seed": SEED,
+        "device": f"cpu ({os.cpu_count()} cores), torch {torch.__version__}",
+        "command": COMMAND,
+        "policy_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def write_reader(
+    weights: Path, plan: Plan, policy: LogisticPolicy, provenance: dict[str, Any]
+) -> str:
+    """The shipped reader: its tensors and ``reader.json`` beside the answer scorer."""
+    raw = weights.read_bytes()
+    replace_atomically(plan.out / WEIGHTS_FILE.name, raw)
+    first = load_scorer()
+    if plan.out.resolve() != MODEL_FILE.parent.resolve():  # the first stage goes along
+        replace_atomically(plan.out / MODEL_FILE.name, MODEL_FILE.read_bytes())
+    digest = hashlib.sha256(raw).hexdigest()
+    meta = {
+        "format": READER_FORMAT,
+        "weights": WEIGHTS_FILE.name,
+        "weights_sha256": digest,
+        "frozen_layers": FINAL.frozen_layers,
+        "candidates": CANDIDATES,
+        "max_tokens": MAX_TOKENS,
+        "first_stage": MODEL_FILE.name,
+        "first_stage_version": first.version,
+        "policy": policy.to_json(),
+        "provenance": provenance,
+    }
+    replace_atomically(plan.out / META_FILE.name, (json.dumps(meta, indent=1) + "\n").encode())
+    return "reader-" + digest[:12]
+
+
+def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Fold readers' scorings → policies → held-out figures; the shipped reader written
+    with the policy fitted on every fold's scorings."""
+    started = time.perf_counter()
+    work, results = plan.work, plan.results
+    engine, cache = prep.engine, work / "onnx"
+    by_fold = {f: [q for q in prep.squad.questions if prep.folds[q.doc_id] == f]
+               for f in range(FOLDS)}  # fmt: skip
+    scorers = {f: fold_scorer(prep, f) for f in range(FOLDS)}
+    cascades = {f: cascade_of(scorers[f], work / f"fold-{f}" / "reader.safetensors", cache,
+                              f"fold-{f}") for f in range(FOLDS)}  # fmt: skip
+    outs = {f: outputs(engine, cascades[f], by_fold[f]) for f in range(FOLDS)}
+    progress("fold scorings done")
+    summary: dict[str, Any] = {"folds": {}, "baseline_folds": {}}
+    reports, baselines, policies = [], [], {}
+    for f in range(FOLDS):
+        others = [o for g in range(FOLDS) if g != f for o in outs[g]]
+        policies[f] = fit_policy(engine, others)
+        reports.append(evaluate_fold(engine, Answerer(cascades[f], policies[f]), by_fold[f]))
+        baselines.append(evaluate_fold(engine, lr_answerer(scorers[f]), by_fold[f]))
+        summary["folds"][f] = reports[-1].metrics
+        summary["baseline_folds"][f] = baselines[-1].metrics
+        progress(f"fold {f}: accuracy {reports[-1].metrics['accuracy']}")
+    report, baseline = pooled(reports, "reader, grouped folds"), pooled(baselines)
+    summary |= {"pooled": report.metrics, "baseline": baseline.metrics,
+                "reliability": [list(r) for r in report.reliability]}  # fmt: skip
+    summary["removed_article"] = removed_article(prep, Answerer(cascades[0], policies[0]), work)
+    policy = fit_policy(engine, [o for f in range(FOLDS) for o in outs[f]])
+    version = write_reader(work / "final" / "reader.safetensors", plan,
+                           policy, _provenance(prep, plan, started))  # fmt: skip
+    summary |= {"reader_version": version, "policy": policy.to_json()}
+    write_reports(report, results / "reader")
+    replace_atomically(results / "reader.json", json.dumps(summary, indent=2).encode())
+    return summary
