@@ -481,7 +481,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_keep_alive=settings.keep_alive_timeout,
         http=GuardedHttpToolsProtocol,
         timeout_graceful_shutdown=settings.shutdown_timeout,
-        limit_concurrency=settings.max_connections or None,
+        # the request cap is the protocol's (idle sockets and /healthz do not count)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
     )
     return 0
 

@@ -98,7 +98,10 @@ class Settings(BaseSettings):
         10, ge=1, le=600, description="seconds SIGTERM waits for open requests before exiting"
     )
     max_connections: int = Field(
-        1000, ge=0, description="connections and tasks beyond which requests get 503 (0: no cap)"
+        1000,
+        ge=0,
+        description="requests in progress beyond which requests get 503 (0: no cap); idle "
+        "connections and /healthz do not count",
     )
     exit_after_load_failure: float = Field(
         5.0,
@@ -112,6 +115,16 @@ class Settings(BaseSettings):
     )
     # NoDecode: a comma-separated list is split by the validator below, not read as JSON
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="host names requests may name (comma-separated; * for any); unset: the "
+        "loopback names, plus the address served on when it is not a wildcard",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses whose X-Forwarded-For and X-Forwarded-Proto are believed "
+        "(comma-separated); unset: none, so the rate limit keys on the real peer",
+    )
     title: str | None = Field(None, max_length=200, description="the chat page's title")
     subtitle: str | None = Field(None, max_length=500, description="the line under the title")
     examples: Annotated[list[str], NoDecode] = Field(
@@ -140,7 +153,17 @@ class Settings(BaseSettings):
         """``max_file_mb`` in bytes."""
         return int(self.max_file_mb * 1024 * 1024)
 
-    @field_validator("cors_origins", "examples", "api_keys", mode="before")
+    @property
+    def hosts_allowed(self) -> list[str]:
+        """The host names requests may name."""
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        wildcard = self.host in ("0.0.0.0", "::", "")
+        return ["localhost", "127.0.0.1", "::1", *(() if wildcard else (self.host,))]
+
+    @field_validator(
+        "cors_origins", "examples", "api_keys", "allowed_hosts", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().startswith("["):

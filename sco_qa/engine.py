@@ -120,6 +120,18 @@ class Engine:
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
         return cls(settings, emb, index, table, answerer)
 
+    @classmethod
+    def open_live(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
+        """The engine on the live build as it was built, whatever the corpus folder holds
+        now (what a server serves when the corpus cannot be rebuilt)."""
+        emb = embedder or load_embedder(settings)
+        answerer = load_answerer(
+            settings.answer_model, settings.model_cache_dir, settings.model_threads
+        )
+        index = load_index(settings.corpus_dir, settings.index_dir, emb, check_corpus=False)
+        table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
+        return cls(settings, emb, index, table, answerer)
+
     def reloaded(self) -> Engine:
         """The same engine on the build the index's ``CURRENT`` now names, served as it was
         built (its documents stored with it), whatever the corpus folder holds."""

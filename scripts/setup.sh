@@ -29,10 +29,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$0" -nt "$stamp" ]
   say "installed into .venv"
 fi
 
-if [ "${1:-}" = "--browser" ] && ! { command -v chromium && command -v strace; } >/dev/null 2>&1; then
-  say "chromium and strace (Debian's packages, for the browser and no-traffic tests)"
+if [ "${1:-}" = "--browser" ] && ! { command -v chromium && command -v strace && command -v ip \
+    && command -v unshare; } >/dev/null 2>&1; then
+  say "chromium, strace, iproute2 (Debian's packages, for the browser and no-traffic tests)"
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium strace >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium strace iproute2 util-linux >/dev/null
 fi

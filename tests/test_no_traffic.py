@@ -1,19 +1,19 @@
-"""Nothing leaves the machine: a server traced from start-up through 100 answers makes no
-connection attempt to any address but loopback (slow; needs strace, installed by setup)."""
+"""Nothing leaves the machine: the real server, traced from start-up through 50 answers in a
+private network namespace, makes no attempt to reach any address but loopback and leaves
+no telemetry files (slow; needs strace, unshare and ip, installed by setup)."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from sco_qa.config import load_settings
 
 from .conftest import CORPUS
 from .live import free_port
@@ -24,55 +24,54 @@ pytestmark = [
         shutil.which("strace") is None, reason="strace missing: make install-browser"
     ),
 ]
-_CONNECT = re.compile(r"connect\(\d+, \{sa_family=AF_INET6?, .*?(sin6?_addr|inet_addr|inet_pton)")
+#: a connect() to an internet address (a local socket, AF_UNIX, is not one)
+_CONNECT = re.compile(r"(connect|sendto)\(\d+, .*\{sa_family=AF_INET6?, ")
 _LOOPBACK = re.compile(r'inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|"::ffff:127\.')
+DRIVER = Path(__file__).with_name("traffic_driver.py")
+needs_namespace = pytest.mark.skipif(
+    shutil.which("unshare") is None or shutil.which("ip") is None,
+    reason="unshare and ip (util-linux, iproute2) missing: make install-browser",
+)
 
 
-def test_start_up_and_answers_make_no_outbound_connection(tmp_path: Path) -> None:
-    trace = tmp_path / "connect.trace"
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_CORPUS_DIR": str(CORPUS),
-           "SCO_QA_INDEX_DIR": str(tmp_path / "index")}  # fmt: skip
-    cmd = ["strace", "-f", "-qq", "-e", "trace=connect", "-o", str(trace),
-           sys.executable, "-m", "uvicorn", "sco_qa.api:make_app", "--factory",
-           "--port", str(port)]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None and time.monotonic() < deadline
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        for n in range(100):
-            question = f"Question {n}: which organizations does the country chair?"
-            assert httpx.post(f"{url}/ask", json={"question": question}).status_code == 200
-        time.sleep(2)  # late telemetry would come after start-up
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and strace with it
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+def outbound(lines: list[str]) -> list[str]:
+    """The traced attempts to reach an address that is not loopback."""
+    return [line for line in lines if _CONNECT.search(line) and not _LOOPBACK.search(line)]
+
+
+@needs_namespace
+def test_the_served_answers_make_no_attempt_to_leave_the_machine(tmp_path: Path) -> None:
+    """The real ``sco-qa serve`` in a network namespace with loopback only, traced from
+    start-up through 50 answers over /ask, /v1 and /mcp: no connect() or sendto() to any
+    address but loopback (a DNS lookup is one), and nothing written under
+    ``~/.cache/Microsoft`` (HOME is a temp folder)."""
+    trace, home = tmp_path / "net.trace", tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HOME": str(home),
+           "SCO_QA_CORPUS_DIR": str(CORPUS), "SCO_QA_INDEX_DIR": str(tmp_path / "index"),
+           "SCO_QA_MODEL_CACHE_DIR": str(load_settings().model_cache_dir)}  # fmt: skip
+    run = subprocess.run(
+        ["unshare", "-n", sys.executable, str(DRIVER), str(trace), str(free_port())],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-1] == "50"  # every request was answered
     lines = trace.read_text().splitlines()
-    inet = [line for line in lines if _CONNECT.search(line)]
-    outbound = [line for line in inet if not _LOOPBACK.search(line)]
-    assert not outbound, outbound[:5]
-    followed = {line.split()[0] for line in lines if "+++" in line}
-    assert len(followed) > 3  # strace followed the server and its threads to the end
+    assert not outbound(lines), outbound(lines)[:5]
+    assert len({line.split()[0] for line in lines if "+++" in line}) > 3  # threads followed
+    assert not (home / ".cache" / "Microsoft").exists()
 
 
 def test_the_trace_reading_tells_outbound_from_loopback() -> None:
-    outbound = ('12 connect(3, {sa_family=AF_INET, sin_port=htons(443), '
-                'sin_addr=inet_addr("13.107.5.93")}, 16) = -1 ENETUNREACH')  # fmt: skip
-    loopback = ('12 connect(3, {sa_family=AF_INET, sin_port=htons(8000), '
-                'sin_addr=inet_addr("127.0.0.1")}, 16) = 0')  # fmt: skip
-    assert _CONNECT.search(outbound) and not _LOOPBACK.search(outbound)
-    assert _CONNECT.search(loopback) and _LOOPBACK.search(loopback)
+    lines = [
+        '12 connect(3, {sa_family=AF_INET, sin_port=htons(443), '
+        'sin_addr=inet_addr("13.107.5.93")}, 16) = -1 ENETUNREACH',
+        '12 connect(5, {sa_family=AF_INET, sin_port=htons(53), '
+        'sin_addr=inet_addr("10.0.0.2")}, 16) = -1 ENETUNREACH',
+        '12 sendto(5, "x", 1, 0, {sa_family=AF_INET6, sin6_port=htons(53), '
+        'inet_pton(AF_INET6, "2001:db8::1", &sin6_addr)}, 28) = -1',
+        '12 connect(3, {sa_family=AF_INET, sin_port=htons(8000), '
+        'sin_addr=inet_addr("127.0.0.1")}, 16) = 0',
+        '12 connect(4, {sa_family=AF_UNIX, sun_path="/run/x.sock"}, 110) = 0',
+    ]  # fmt: skip
+    assert outbound(lines) == lines[:3]

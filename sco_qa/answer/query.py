@@ -78,7 +78,7 @@ def clean_question(text: object, field: str = "question") -> str:
     if has_surrogates(text):
         raise QuestionError(f"{field} contains an unpaired surrogate; send valid Unicode text")
     text = unicodedata.normalize("NFC", text).replace("\x00", "").strip()
-    if not text:
+    if not any(not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc") for ch in text):
         raise QuestionError(f"{field} is empty; ask something about the documents")
     if len(text) > MAX_CHARS:
         raise QuestionError(f"{field} has {len(text)} characters; the limit is {MAX_CHARS}")

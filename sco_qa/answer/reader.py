@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embedding.base import model_path
+from ..embedding.base import model_path, no_telemetry
 from ..errors import ModelError
 from ..records import Document
 from .features import SentenceTable, same_paragraph
@@ -110,6 +110,8 @@ def export_onnx(weights: Path, frozen: int, target: Path) -> None:
     """The reader (stored tensors over the bundled weights) as ONNX, then int8, at
     ``target``: written to temp files and renamed."""
     import torch
+
+    no_telemetry()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     net = load_weights(weights, frozen)
@@ -170,8 +172,10 @@ class OnnxReader:
     def _open(self) -> Any:
         with self._lock:
             if self._session is None:
+                no_telemetry()
                 import onnxruntime as ort
 
+                ort.disable_telemetry_events()
                 opts = ort.SessionOptions()
                 if self._threads:
                     opts.intra_op_num_threads = self._threads

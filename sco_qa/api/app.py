@@ -23,9 +23,10 @@ from starlette.routing import Route
 from ..answer import MAX_CHARS
 from ..chunking import split_blocks
 from ..config import MAX_K, Settings, get_settings, package_version
+from ..corpus import remove_upload_debris
 from ..engine import Engine
-from ..errors import IndexStateError, QuestionError, ScoQaError
-from ..index import BuildReport, current_build
+from ..errors import CorpusError, IndexStateError, QuestionError, ScoQaError
+from ..index import BuildReport, current_build, remove_unfinished_builds
 from ..logs import configure_logging
 from ..records import Document
 from . import openai_compat
@@ -33,7 +34,14 @@ from . import schemas as s
 from .auth import ApiKeyGuard, RateLimiter, api_keys, parse_rate
 from .mcp_server import build_mcp, transport_security
 from .metrics import CONTENT_TYPE, Metrics, RequestMetrics
-from .middleware import BodyGuard, BodyRule, HeadAsGet, SecurityHeaders, error_body
+from .middleware import (
+    BodyGuard,
+    BodyRule,
+    HeadAsGet,
+    HostGuard,
+    SecurityHeaders,
+    error_body,
+)
 from .uploads import UploadError, Uploads, check_token
 
 if TYPE_CHECKING:
@@ -72,12 +80,15 @@ class EngineHolder:
         self.ready = threading.Event()
         self.stop = threading.Event()
         self._refused = ""  # a build that failed to load, not tried again
+        self.rebuild_error = ""  # the corpus could not be rebuilt: the last good build serves
 
     def load(self, settings: Settings) -> None:
         """Open the engine (in a background thread), then follow the index's ``CURRENT``
         pointer; a failure to load is kept for ``get``."""
+        remove_upload_debris(settings.corpus_dir)
+        remove_unfinished_builds(settings.index_dir)
         try:
-            engine = Engine.open(settings, progress=self._report)
+            engine = self._open(settings)
             engine.embedder.embed_query("warm up")
             self.engine = engine
             log.info("index loaded from %s", engine.index.path)
@@ -92,6 +103,20 @@ class EngineHolder:
         if self.engine is not None and settings.reload_interval:
             while not self.stop.wait(settings.reload_interval):
                 self.follow(settings.index_dir)
+
+    def _open(self, settings: Settings) -> Engine:
+        """The engine on a current build; when the corpus changed and cannot be rebuilt,
+        the last good build (served as it was built), with the failure kept for /readyz."""
+        try:
+            return Engine.open(settings, progress=self._report)
+        except (CorpusError, IndexStateError) as exc:
+            try:
+                engine = Engine.open_live(settings)
+            except ScoQaError:
+                raise exc from None
+            self.rebuild_error = str(exc)
+            log.error("the corpus could not be rebuilt (%s); serving %s", exc, engine.index.path)
+            return engine
 
     def _report(self, message: str) -> None:
         self.progress = message
@@ -278,7 +303,8 @@ def add_guards(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: 
         add_upload_routes(app, holder, settings, token)
     app.add_middleware(BodyGuard, rules=rules)
     if keys.digests or limiter:
-        app.add_middleware(ApiKeyGuard, keys=keys, limiter=limiter)
+        admin = settings.admin_token is not None
+        app.add_middleware(ApiKeyGuard, keys=keys, limiter=limiter, admin=admin)
     app.add_middleware(RequestMetrics, metrics=metrics, routes=app.router.routes)
     app.add_middleware(HeadAsGet)
     if settings.cors_origins:  # outside the guards, so their 401, 413 and 429 can be read
@@ -295,6 +321,7 @@ def add_guards(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: 
     app.router.routes[:] = [
         r for r in app.router.routes if getattr(r, "path", "") != "/docs/oauth2-redirect"
     ]
+    app.add_middleware(HostGuard, allowed=settings.hosts_allowed)
     app.add_middleware(SecurityHeaders)
 
 
@@ -323,6 +350,7 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: 
             "threshold": engine.threshold,
             "built_at": m["built_at"],
             "corpus_fingerprint": m["corpus"]["fingerprint"],
+            "rebuild_error": holder.rebuild_error,
         }
 
     @app.post(

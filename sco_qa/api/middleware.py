@@ -6,7 +6,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
     "style-src 'self'", "style-src 'self' 'unsafe-inline'"
 )
 access_log = logging.getLogger("sco_qa.access")
+log = logging.getLogger(__name__)
 
 
 def error_body(status: int, code: str, message: str, path: str = "") -> dict[str, Any]:
@@ -183,6 +184,11 @@ class SecurityHeaders:
 
         try:
             await self.app(scope, receive, wrapped)
+        except Exception:  # a bug: answered here so the 500 carries the headers and is logged
+            log.exception("unexpected error")
+            if status == 0:
+                message = "unexpected server error; see the server log"
+                await send_error(wrapped, 500, "internal_error", message, scope["path"])
         finally:
             access_log.info(
                 "%s %s %d %.1fms",
@@ -191,6 +197,51 @@ class SecurityHeaders:
                 status,
                 (time.perf_counter() - started) * 1e3,
             )
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def host_name(value: str) -> str:
+    """The name in a Host header, without its port, lower case.
+
+    >>> host_name("[::1]:8000"), host_name("LocalHost:80"), host_name("example.org")
+    ('::1', 'localhost', 'example.org')
+    """
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class HostGuard:
+    """Requests must name an allowed host (DNS rebinding: a page on another name that
+    resolves to this machine cannot read the corpus); ``*`` allows any. A path ending in a
+    slash is redirected to the same path without it, by a relative Location."""
+
+    def __init__(self, app: ASGIApp, allowed: Sequence[str]) -> None:
+        self.app = app
+        self.any = "*" in allowed
+        self.allowed = frozenset(a.lower().strip("[]") for a in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = header(scope, b"host")
+        if given is not None and not self.any and host_name(given) not in self.allowed:
+            message = (
+                f"this server does not answer for the host {host_name(given)[:100]!r}; "
+                "add it to SCO_QA_ALLOWED_HOSTS"
+            )
+            return await send_error(send, 421, "misdirected_request", message)
+        path = scope["path"]
+        if scope["method"] in ("GET", "HEAD") and len(path) > 1 and path.endswith("/"):
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = "/" + path.strip("/") + (f"?{query}" if query else "")
+            headers = [(b"location", target.encode("utf-8")), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 307, "headers": headers})
+            return await send({"type": "http.response.body", "body": b""})
+        return await self.app(scope, receive, send)
 
 
 class HeadAsGet:

@@ -341,6 +341,9 @@ class Ready(BaseModel):
     threshold: float = Field(description="confidence under which answers are refused")
     built_at: str
     corpus_fingerprint: str
+    rebuild_error: str = Field(
+        "", description="why the corpus could not be rebuilt (the last good build is served)"
+    )
 
 
 class ErrorDetail(BaseModel):

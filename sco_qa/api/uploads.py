@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import durable
 from ..config import Settings
-from ..corpus import READERS, doc_id_for, read_corpus
+from ..corpus import READERS, UPLOAD_PREFIX, doc_id_for, read_corpus, read_file
 from ..engine import Engine, chunking_params
 from ..errors import CorpusError, ScoQaError
 from ..index import BuildReport, build_index
@@ -72,28 +72,48 @@ class Uploads:
         return cls(settings, threading.Lock())
 
     def add(self, engine: Engine, name: str, data: bytes) -> tuple[str, bool, BuildReport]:
-        """Check, write and index one file; (doc id, whether it is new, the build)."""
+        """Check, write and index one file; (doc id, whether it is new, the build). A file
+        that would be skipped or would take another document's id is refused (409) before
+        anything is written; a failed build puts the corpus back as it was."""
         corpus = self.settings.corpus_dir
         if len(data) > self.settings.max_file_bytes:
             raise UploadError(413, "file_too_large", "the file is over SCO_QA_MAX_FILE_MB")
+        if not data:
+            raise UploadError(422, "unreadable_file", "the file is empty")
         target = corpus / safe_name(name)
-        tmp = corpus / f".upload-{secrets.token_hex(6)}{target.suffix.lower()}"
+        doc_id = doc_id_for(Path(target.name))
         with self.lock:
+            _check_free(corpus, target, doc_id)
+            previous = target.read_bytes() if target.is_file() else None
+            self._write_checked(target, doc_id, data)
             try:
-                durable.write_synced(tmp, data)
-                doc = READERS[target.suffix.lower()](tmp, doc_id_for(Path(target.name)))
-                if not doc.text.strip():
-                    raise CorpusError("no text")
-                new = not target.exists()
-                os.replace(tmp, target)
-            except CorpusError as exc:
-                raise UploadError(422, "unreadable_file", f"{target.name}: {exc}") from None
-            finally:
-                tmp.unlink(missing_ok=True)
-            return doc_id_for(Path(target.name)), new, self._rebuild(engine)
+                report = self._rebuild(engine)
+            except ScoQaError:
+                _restore(target, previous)
+                raise
+            left_out = next((k for k in report.skipped if k.path == target.name), None)
+            if left_out is not None:  # cannot happen after the checks above; never say "added"
+                _restore(target, previous)
+                raise UploadError(409, "not_indexed", f"{target.name}: {left_out.reason}")
+            return doc_id, previous is None, report
+
+    def _write_checked(self, target: Path, doc_id: str, data: bytes) -> None:
+        """Read the upload as its reader would (within the readers' budgets) from a hidden
+        temp file, then move it into place atomically."""
+        tmp = target.with_name(f"{UPLOAD_PREFIX}{secrets.token_hex(6)}{target.suffix.lower()}")
+        try:
+            durable.write_synced(tmp, data)
+            read_file(tmp, doc_id)
+            os.replace(tmp, target)
+        except CorpusError as exc:
+            message = str(exc).replace(str(tmp), target.name).replace(tmp.name, target.name)
+            raise UploadError(422, "unreadable_file", f"{target.name}: {message}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def remove(self, engine: Engine, doc_id: str) -> BuildReport:
-        """Delete a document's file from the corpus and rebuild."""
+        """Delete a document's file from the corpus and rebuild (the file comes back when
+        the build fails)."""
         doc = engine.index.documents.get(doc_id)
         root = self.settings.corpus_dir.resolve()
         if doc is None or not doc.path:
@@ -102,8 +122,13 @@ class Uploads:
         if not path.is_relative_to(root):
             raise UploadError(409, "outside_corpus", f"{doc_id!r} is not a file of the corpus")
         with self.lock:
+            previous = path.read_bytes() if path.is_file() else None
             path.unlink(missing_ok=True)
-            return self._rebuild(engine)
+            try:
+                return self._rebuild(engine)
+            except ScoQaError:
+                _restore(path, previous)
+                raise
 
     def _rebuild(self, engine: Engine) -> BuildReport:
         s = self.settings
@@ -118,3 +143,24 @@ class Uploads:
             engine.answerer.version,
             s.keep_builds,
         )
+
+
+def _check_free(corpus: Path, target: Path, doc_id: str) -> None:
+    """409 when another file of the corpus folder has the id ``target`` would get."""
+    for other in sorted(corpus.iterdir()):
+        same = other.suffix.lower() in READERS and doc_id_for(Path(other.name)) == doc_id
+        if same and other.name != target.name and other.is_file():
+            raise UploadError(
+                409,
+                "id_taken",
+                f"{target.name} would have the id {doc_id!r} of {other.name}: rename the "
+                f"file, or delete {doc_id!r} first",
+            )
+
+
+def _restore(path: Path, previous: bytes | None) -> None:
+    """Put a file back as it was before a change (or remove it if it was new)."""
+    if previous is None:
+        path.unlink(missing_ok=True)
+    else:
+        durable.replace_atomically(path, previous)

@@ -5,12 +5,15 @@ from .discovery import (
     MAX_FILE_BYTES,
     READERS,
     SUFFIXES,
+    UPLOAD_PREFIX,
     CorpusRead,
     corpus_fingerprint,
     doc_id_for,
     document_hash,
     load_corpus,
     read_corpus,
+    read_file,
+    remove_upload_debris,
 )
 from .markdown import parse_front_matter, read_document
 
@@ -18,6 +21,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "READERS",
     "SUFFIXES",
+    "UPLOAD_PREFIX",
     "CorpusRead",
     "corpus_fingerprint",
     "doc_id_for",
@@ -26,4 +30,6 @@ __all__ = [
     "parse_front_matter",
     "read_corpus",
     "read_document",
+    "read_file",
+    "remove_upload_debris",
 ]

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from ..errors import CorpusError
 from ..records import Document, Skipped
 from . import html, markdown, pdf, word
+from .guarded import check_docx, read_guarded
 
 Reader = Callable[[Path, str], Document]
 READERS: dict[str, Reader] = {
@@ -27,11 +29,17 @@ READERS: dict[str, Reader] = {
     ".docx": word.read,
 }
 SUFFIXES = tuple(READERS)
+#: formats whose parsers expand compressed data: read in a child process with budgets
+GUARDED = frozenset({".pdf", ".docx"})
 #: files larger than this are skipped (SCO_QA_MAX_FILE_MB sets it; README, "Your documents")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 #: files that belong to the corpus folder but are not documents (the golden question set)
 NOT_DOCUMENTS = ("golden.jsonl",)
 _DOC_ID = re.compile(r"[^a-z0-9]+")
+#: the hidden temp files an upload is checked in before it moves into place
+UPLOAD_PREFIX = ".upload-"
+#: an upload temp file older than this was left by a crash (a check takes at most a minute)
+UPLOAD_DEBRIS_SECONDS = 120
 log = logging.getLogger(__name__)
 
 
@@ -85,6 +93,35 @@ def _walk(corpus_dir: Path) -> tuple[list[Path], list[Skipped]]:
     return files, skipped
 
 
+def remove_upload_debris(corpus_dir: Path, older_than: float = UPLOAD_DEBRIS_SECONDS) -> list[Path]:
+    """Remove upload temp files a crash left in the corpus folder."""
+    if not corpus_dir.is_dir():
+        return []
+    now, removed = time.time(), []
+    for path in corpus_dir.glob(f"{UPLOAD_PREFIX}*"):
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than:
+                path.unlink()
+                removed.append(path)
+                log.warning("removed %s: an upload that never finished", path)
+        except OSError:
+            continue
+    return removed
+
+
+def read_file(path: Path, doc_id: str) -> Document:
+    """One file by the reader of its type (PDF and Word in a child process with memory and
+    time budgets); a CorpusError says why it cannot be read."""
+    suffix = path.suffix.lower()
+    if suffix == ".docx":
+        check_docx(path)
+    reader = READERS[suffix]
+    doc = read_guarded(reader, path, doc_id) if suffix in GUARDED else reader(path, doc_id)
+    if not doc.text.strip():
+        raise CorpusError("no text")
+    return doc
+
+
 def _read_one(path: Path, corpus_dir: Path, max_bytes: int) -> Document:
     size = path.stat().st_size
     if size > max_bytes:
@@ -94,10 +131,7 @@ def _read_one(path: Path, corpus_dir: Path, max_bytes: int) -> Document:
         )
     if size == 0:
         raise CorpusError("empty file")
-    doc = READERS[path.suffix.lower()](path, doc_id_for(path.relative_to(corpus_dir)))
-    if not doc.text.strip():
-        raise CorpusError("no text")
-    return doc
+    return read_file(path, doc_id_for(path.relative_to(corpus_dir)))
 
 
 def read_corpus(corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> CorpusRead:

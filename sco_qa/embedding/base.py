@@ -64,6 +64,14 @@ def offline() -> None:
     """Never reach a model hub: everything is loaded from the installed package."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    no_telemetry()
+
+
+def no_telemetry() -> None:
+    """ONNX Runtime sends usage events from native code and keeps a device id under
+    ``~/.cache/Microsoft`` unless told not to before it loads; ``disable_telemetry_events``
+    alone no longer stops it (tests/test_no_traffic.py)."""
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 
 class CachedEmbedder:

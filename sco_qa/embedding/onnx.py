@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
-from .base import CachedEmbedder, model_path, offline
+from .base import CachedEmbedder, model_path, no_telemetry, offline
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -70,6 +70,7 @@ def _export(src: Path, target: Path) -> None:
 
 
 def _quantise(src: Path, target: Path) -> None:
+    no_telemetry()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
@@ -149,6 +150,7 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
 
     def _open(self, quantized: bool) -> Any:
         try:
+            no_telemetry()
             import onnxruntime as ort
 
             path = onnx_file(self._cache_dir, quantized)

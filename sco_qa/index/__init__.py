@@ -9,6 +9,7 @@ from .build import (
     build_index,
     builds,
     remove_old_builds,
+    remove_unfinished_builds,
     rollback,
 )
 from .load import Index, current_build, ensure_index, load_index, open_index, rebuild_reason
@@ -31,5 +32,6 @@ __all__ = [
     "rebuild_hint",
     "rebuild_reason",
     "remove_old_builds",
+    "remove_unfinished_builds",
     "rollback",
 ]

@@ -207,6 +207,7 @@ def _build(
     progress: Progress,
 ) -> BuildReport:
     started = time.perf_counter()
+    _remove_unfinished(index_dir)
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
@@ -283,6 +284,28 @@ def remove_old_builds(index_dir: Path, keep: int = KEEP_BUILDS) -> list[Path]:
         if time.time() - tmp.stat().st_mtime > 60:
             tmp.unlink(missing_ok=True)
     return old
+
+
+def remove_unfinished_builds(index_dir: Path) -> list[Path]:
+    """Remove build folders a crash left without a manifest (only while no build runs:
+    the build lock is taken without waiting, and nothing is removed when another holds
+    it)."""
+    if not index_dir.is_dir():
+        return []
+    try:
+        with build_lock(index_dir, wait=False):
+            return _remove_unfinished(index_dir)
+    except IndexStateError:
+        return []
+
+
+def _remove_unfinished(index_dir: Path) -> list[Path]:
+    """(With the build lock held.) Build folders without a manifest: a crash's."""
+    debris = [p for p in index_dir.glob("build-*") if not (p / MANIFEST).is_file()]
+    for path in debris:
+        shutil.rmtree(path, ignore_errors=True)
+        log.warning("removed %s: a build that never finished (no manifest)", path)
+    return debris
 
 
 def rollback(index_dir: Path) -> Path:
