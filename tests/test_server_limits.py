@@ -1,5 +1,6 @@
 """`sco-qa serve` under hostile clients: a stalled body does not keep a stopped server alive,
-and connections beyond the cap get 503, not a reset (slow: real server processes)."""
+requests beyond the cap get 503 (idle sockets and /healthz aside), the header cap counts
+header bytes on every request (slow: real server processes)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_sigterm_with_a_stalled_client_exits_cleanly(tmp_path: Path, workers: st
     proc, url = start(tmp_path, {"SCO_QA_SHUTDOWN_TIMEOUT": "2"}, "--workers", workers)
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as stalled:
-        stalled.sendall(b"POST /ask HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+        stalled.sendall(b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                         b"content-length: 100\r\n\r\n{\"qu")  # fmt: skip
         time.sleep(0.5)
         started = time.monotonic()
@@ -46,18 +47,69 @@ def test_sigterm_with_a_stalled_client_exits_cleanly(tmp_path: Path, workers: st
     assert time.monotonic() - started < 15
 
 
-def test_connections_beyond_the_cap_get_503(tmp_path: Path) -> None:
-    proc, url = start(tmp_path, {"SCO_QA_MAX_CONNECTIONS": "4"})
+def test_requests_beyond_the_cap_get_503_but_idle_sockets_and_healthz_do_not(
+    tmp_path: Path,
+) -> None:
+    proc, url = start(tmp_path, {"SCO_QA_MAX_CONNECTIONS": "2"})
+    port = int(url.rsplit(":", 1)[1])
+    stalled = (b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+               b"content-length: 100\r\n\r\n{\"qu")  # fmt: skip
+    try:
+        with ExitStack() as stack:
+            for _ in range(2):  # two requests in progress: their bodies never finish
+                s = stack.enter_context(socket.create_connection(("127.0.0.1", port)))
+                s.sendall(stalled)
+            time.sleep(0.5)
+            busy = httpx.get(f"{url}/readyz", timeout=10)
+            assert busy.status_code == 503 and busy.json()["error"]["code"] == "busy"
+            assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+        time.sleep(0.5)
+        assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200  # and recovers
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_idle_sockets_neither_block_requests_nor_stay_open(tmp_path: Path) -> None:
+    """2,000 connections that never send a byte: /healthz and /ask still answer, and the
+    sockets are closed after the keep-alive timeout."""
+    proc, url = start(tmp_path, {"SCO_QA_KEEP_ALIVE_TIMEOUT": "2"})
     port = int(url.rsplit(":", 1)[1])
     try:
         with ExitStack() as stack:
-            for _ in range(6):  # clients that send one byte and wait
-                s = stack.enter_context(socket.create_connection(("127.0.0.1", port)))
-                s.sendall(b"G")
-            time.sleep(0.5)
-            assert httpx.get(f"{url}/healthz", timeout=10).status_code == 503
-        time.sleep(0.5)
-        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200  # and recovers
+            idle = [stack.enter_context(socket.create_connection(("127.0.0.1", port)))
+                    for _ in range(2000)]  # fmt: skip
+            assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+            ask = httpx.post(f"{url}/ask", json={"question": "Where does work continue?"},
+                             timeout=30)  # fmt: skip
+            assert ask.status_code == 200
+            time.sleep(4)
+            closed = 0
+            for s in idle[:50]:
+                s.settimeout(5)
+                closed += s.recv(1) == b""  # the server closed it
+            assert closed == 50
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_header_cap_counts_headers_only_on_every_request(tmp_path: Path) -> None:
+    proc, url = start(tmp_path, {})
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        turns = [{"question": f"Question {n}?", "answer": "a" * 1700} for n in range(10)]
+        body = {"question": "Where does work continue?", "history": turns}
+        big = httpx.post(f"{url}/ask", json=body, timeout=30)  # a 17.6 KB body, headers small
+        assert big.status_code == 200, big.text
+        assert len(big.request.content) > 17_000
+        with httpx.Client() as client:  # a large header on the second request of a connection
+            assert client.get(f"{url}/healthz").status_code == 200
+            second = client.get(f"{url}/healthz", headers={"x-big": "a" * 20_000})
+            assert second.status_code == 431
+        with httpx.Client() as client:
+            assert client.get(f"{url}/healthz").status_code == 200
+            assert client.get(f"{url}/healthz", headers={"x-big": "a" * 60_000}).status_code == 431
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -81,11 +133,11 @@ def test_slow_and_oversized_requests_are_cut_off(tmp_path: Path) -> None:
             reply = _read_all(slow)
         assert reply.startswith(b"HTTP/1.1 408") and b"headers did not arrive" in reply
         with socket.create_connection(("127.0.0.1", port)) as big:
-            big.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n")
+            big.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n")
             reply = _read_all(big)
         assert reply.startswith(b"HTTP/1.1 431") and b"over 4096 bytes" in reply
         with socket.create_connection(("127.0.0.1", port)) as stalled:
-            stalled.sendall(b"POST /ask HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+            stalled.sendall(b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                             b"content-length: 100\r\n\r\n{\"qu")  # fmt: skip
             reply = _read_all(stalled)
         assert reply.startswith(b"HTTP/1.1 408") and b"body did not arrive" in reply

@@ -111,6 +111,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         cycle: Any = self.cycle
+        if cycle is not None and cycle.response_complete:
+            cycle = None  # the connection's last request is done: this one has no cycle yet
         if cycle is None or not cycle.response_started:
             body = json.dumps({"error": {"code": "bad_request", "message": message}}).encode()
             head = (

@@ -12,6 +12,7 @@ import resource
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import CorpusError
@@ -59,7 +60,9 @@ def _child(reader: Reader, path: Path, doc_id: str, memory: int, conn: Any) -> N
     """In the child: limits, then the reader; the document or the error goes back."""
     try:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        conn.send(("ok", reader(path, doc_id)))
+        doc = reader(path, doc_id)
+        parts = (doc.doc_id, doc.title, doc.text, dict(doc.metadata), doc.path, doc.pages)
+        conn.send(("ok", parts))
     except MemoryError:
         conn.send(("error", f"needs more than {memory // 2**20} MB to read: a compressed bomb?"))
     except CorpusError as exc:
@@ -81,6 +84,9 @@ def read_guarded(
     """``reader(path, doc_id)`` run in a child process within the budgets; a CorpusError
     saying why when it fails, runs out of memory or time, or dies."""
     ctx = multiprocessing.get_context("forkserver")
+    # a server process has threads (never fork those); the fork server starts clean, with
+    # this module loaded instead of the caller's main script
+    ctx.set_forkserver_preload([__name__])
     ours, theirs = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_child, args=(reader, path, doc_id, memory_mb * 2**20, theirs), daemon=True
@@ -102,5 +108,5 @@ def read_guarded(
         proc.join(5)
     if status != "ok":
         raise CorpusError(str(payload))
-    doc: Document = payload
-    return doc
+    doc_id, title, text, meta, source, pages = payload
+    return Document(doc_id, title, text, MappingProxyType(meta), source, tuple(pages))
