@@ -12,6 +12,7 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+from sco_qa.answer import load_scorer
 from sco_qa.config import load_settings
 from sco_qa.embedding import Embedder, load_embedder
 from sco_qa.engine import Engine
@@ -64,7 +65,7 @@ def fake_embedder() -> FakeEmbedder:
 def fake_engine(tricky_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder) -> Engine:
     """A real index (FAISS, BM25, files on disk) of the tricky documents, fake vectors."""
     settings = load_settings(corpus_dir=tricky_dir, index_dir=tmp_path / "index")
-    return Engine.open(settings, fake_embedder)
+    return Engine.open(settings, fake_embedder, answerer=load_scorer())
 
 
 def assert_faithful(engine: Engine, answer: Answer) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from sco_qa import CorpusError, Engine, IndexStateError, QuestionError, load_settings
+from sco_qa.answer import load_scorer
 from sco_qa.api.schemas import AnswerOut, PassageOut
 from sco_qa.records import Turn
 
@@ -47,7 +48,7 @@ def test_an_empty_corpus_is_an_error_that_says_what_to_do(tmp_path: Path) -> Non
     (tmp_path / "corpus" / "scan.png").write_bytes(b"x")
     settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     with pytest.raises(CorpusError, match=r"no document to index .*add \.md, \.txt, \.pdf") as e:
-        Engine.open(settings, FakeEmbedder())
+        Engine.open(settings, FakeEmbedder(), answerer=load_scorer())
     assert "scan.png: unsupported type" in str(e.value)
     assert not (tmp_path / "index" / "CURRENT").exists()
 
@@ -57,7 +58,7 @@ def test_answers_from_every_kind_of_document(tmp_path: Path) -> None:
     (corpus / "photo.png").write_bytes(b"x")
     # fake vectors: what is checked is where quotes come from, not whether to refuse
     settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", abstain_threshold=0)
-    engine = Engine.open(settings, FakeEmbedder())
+    engine = Engine.open(settings, FakeEmbedder(), answerer=load_scorer())
     for question, doc_id, page in [
         ("How long are gift cards valid after purchase?", "handbook/giftcards", 1),
         ("Who replaces the balance of a lost gift card?", "handbook/giftcards", 2),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mcp import Client
 
+from sco_qa.answer import load_scorer
 from sco_qa.api.mcp_server import build_mcp
 from sco_qa.config import load_settings
 from sco_qa.engine import Engine
@@ -18,7 +19,7 @@ from .samples import write_mixed
 def test_resources_and_slices_for_documents_in_sub_folders(tmp_path: Path) -> None:
     corpus = write_mixed(tmp_path / "corpus")
     settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    engine = Engine.open(settings, FakeEmbedder())
+    engine = Engine.open(settings, FakeEmbedder(), answerer=load_scorer())
     nested = next(d for d in engine.index.documents.values() if "/" in d.doc_id)
 
     async def run() -> None:

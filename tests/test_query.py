@@ -26,6 +26,12 @@ from sco_qa.records import Turn
         ("Who leads it?", "person"),
         ("Which countries attended?", "list"),
         ("Describe the plan.", "other"),
+        # "is", "was", "has", "does" after the wh-word are verbs, not plural nouns
+        ("What is the capital of France?", "other"),
+        ("What was the treaty called?", "other"),
+        ("Which has the larger army?", "other"),
+        ("What does the commission do?", "other"),
+        ("What plans were put forward?", "list"),
     ],
 )
 def test_question_kind(question: str, kind: str) -> None:
@@ -60,6 +66,7 @@ def test_cleaning() -> None:
         ("", "is empty"),
         ("  \n ", "is empty"),
         ("\x00", "is empty"),
+        ("\u200b\u200c\u200d\ufeff", "is empty"),  # zero-width characters only
         ("x" * 1001, "1001 characters; the limit is 1000"),
         ("\ud800 broken", "unpaired surrogate"),
         (42, "must be a string"),

@@ -38,7 +38,8 @@ def test_sigterm_with_a_stalled_client_exits_cleanly(tmp_path: Path, workers: st
     proc, url = start(tmp_path, {"SCO_QA_SHUTDOWN_TIMEOUT": "2"}, "--workers", workers)
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as stalled:
-        stalled.sendall(b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        stalled.sendall(b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        b"content-type: application/json\r\n"
                         b"content-length: 100\r\n\r\n{\"qu")  # fmt: skip
         time.sleep(0.5)
         started = time.monotonic()
@@ -96,7 +97,6 @@ def test_idle_sockets_neither_block_requests_nor_stay_open(tmp_path: Path) -> No
 
 def test_the_header_cap_counts_headers_only_on_every_request(tmp_path: Path) -> None:
     proc, url = start(tmp_path, {})
-    port = int(url.rsplit(":", 1)[1])
     try:
         turns = [{"question": f"Question {n}?", "answer": "a" * 1700} for n in range(10)]
         body = {"question": "Where does work continue?", "history": turns}
@@ -133,11 +133,14 @@ def test_slow_and_oversized_requests_are_cut_off(tmp_path: Path) -> None:
             reply = _read_all(slow)
         assert reply.startswith(b"HTTP/1.1 408") and b"headers did not arrive" in reply
         with socket.create_connection(("127.0.0.1", port)) as big:
-            big.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n")
+            big.sendall(
+                b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"
+            )
             reply = _read_all(big)
         assert reply.startswith(b"HTTP/1.1 431") and b"over 4096 bytes" in reply
         with socket.create_connection(("127.0.0.1", port)) as stalled:
-            stalled.sendall(b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            stalled.sendall(b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        b"content-type: application/json\r\n"
                             b"content-length: 100\r\n\r\n{\"qu")  # fmt: skip
             reply = _read_all(stalled)
         assert reply.startswith(b"HTTP/1.1 408") and b"body did not arrive" in reply

@@ -1,0 +1,158 @@
+"""The answer stage's seam, in milliseconds: pairs and their token spans, the policy, the
+cascade over a deterministic fake reader, phrases as exact slices inside their quote."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+
+from sco_qa.answer import Cascade, LogisticPolicy, Pool, Scored, Scoring, compose, load_scorer
+from sco_qa.answer.cascade import READER_SIGNALS, reader_signals
+from sco_qa.answer.features import SentenceTable
+from sco_qa.answer.pairs import (
+    MAX_TOKENS,
+    PairInput,
+    PairText,
+    batch_arrays,
+    best_span,
+    build_pair,
+    char_span,
+    token_span,
+)
+from sco_qa.answer.query import make_query
+from sco_qa.answer.reader import Read, Titles
+from sco_qa.chunking import chunk_document
+from sco_qa.records import Document
+
+
+@dataclass
+class Enc:
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+
+
+def words(text: str, first_id: int = 1000) -> Enc:
+    """A whitespace 'tokenizer': one id per word, with its character span."""
+    ids, offsets, at = [], [], 0
+    for n, w in enumerate(text.split()):
+        at = text.index(w, at)
+        ids.append(first_id + n)
+        offsets.append((at, at + len(w)))
+        at += len(w)
+    return Enc(ids, offsets)
+
+
+def test_a_pair_keeps_the_sentence_whole_and_cuts_the_preceding_sentence_first() -> None:
+    sentence = "The EAEU came into force in January 2015"
+    pair = build_pair(
+        words("when did it start"), words("Union"), words("x " * 200), words(sentence)
+    )
+    assert len(pair.ids) == MAX_TOKENS and pair.ids[0] == 101 and pair.ids[-1] == 102
+    assert len(pair.offsets) == len(sentence.split())  # every word of the sentence kept
+    assert pair.types[:6] == (0,) * 6 and pair.types[-1] == 1
+    first, last = token_span(pair, sentence.index("January"), len(sentence))
+    assert (first - pair.first, last - pair.first) == (6, 7)
+    a, b = char_span(pair, first, last)
+    assert sentence[a:b] == "January 2015"
+    assert token_span(pair, 3, 30) is None  # a span that does not start on a token boundary
+
+
+def test_best_span_is_the_likeliest_ordered_pair_inside_the_sentence() -> None:
+    pair = PairInput((101, 1, 102, 5, 6, 7, 8, 102), (0,) * 3 + (1,) * 5, 3,
+                     ((0, 3), (4, 8), (9, 12), (13, 20)))  # fmt: skip
+    start = np.array([9.0, 9.0, 9.0, 0.0, 3.0, 0.0, 0.0, 9.0])  # outside the sentence: ignored
+    end = np.array([9.0, 9.0, 9.0, 0.0, 0.0, 0.0, 4.0, 9.0])
+    first, last, p = best_span(pair, start, end)
+    assert (first, last) == (4, 6) and 0.5 < p <= 1.0
+    feed = batch_arrays([pair, build_pair(words("q"), words("t"), words(""), words("a b"))])
+    assert feed["input_ids"].shape == (2, 8) and feed["attention_mask"][1].sum() == 7
+
+
+def test_reader_signals() -> None:
+    got = reader_signals([2.0, -1.0, 0.5], [0.0, 1.0, -1.0], first=-0.3)
+    assert set(got) == set(READER_SIGNALS)
+    assert got["answer_1"] == 2.0 and got["answer_2"] == 0.5 and got["null"] == 0.0
+    p_null = 1 / (1 + math.exp(2) + math.exp(-1) + math.exp(0.5))
+    assert got["p_null"] == pytest.approx(math.log(p_null / (1 - p_null)))
+    assert reader_signals([1.0], [0.0], 0.0)["answer_2"] == -10.0
+
+
+def test_the_policy_reads_its_signals_and_round_trips() -> None:
+    policy = LogisticPolicy(("a", "b"), (1.0, -2.0), 0.5, 0.3, 0.8, (1.0, 2.0), 0.5)
+    scoring = Scoring([Scored(0, 0.9, False)], {"a": 1.0, "b": 0.25})
+    assert policy.confidence(scoring) == pytest.approx(1 / (1 + math.exp(-1.0)))
+    assert policy.confidence(Scoring([], {})) == 0.0
+    again = LogisticPolicy.from_json(json.loads(json.dumps(policy.to_json())))
+    assert again == policy
+    assert policy.shows_phrase(0.5) and not policy.shows_phrase(0.01)  # sigmoid(log p + 2)
+    assert not LogisticPolicy(("a",), (1.0,), 0.0, 0.0, 1.0).shows_phrase(0.99)
+
+
+DOC = Document(
+    "eaeu",
+    "The Eurasian Union",
+    "The union was founded by treaty. The EAEU came into force in January 2015. "
+    "Its commission carries out the day-to-day work.\n",
+    MappingProxyType({}),
+)
+
+
+def _table() -> SentenceTable:
+    chunks, sentences = chunk_document(DOC)
+    vectors = np.eye(len(sentences), 8, dtype=np.float32)
+    chunk_sentences = {c.chunk_id: tuple(i for i, s in enumerate(sentences)
+                                         if s.chunk_id == c.chunk_id) for c in chunks}  # fmt: skip
+    return SentenceTable.build(sentences, vectors, chunk_sentences)
+
+
+def test_a_shown_phrase_is_an_exact_slice_inside_its_quote() -> None:
+    table = _table()
+    s = table.sentences[1]
+    local = s.text.index("January 2015")
+    scored = [Scored(1, 0.9, False, (local - 1, local + len("January 2015") + 1, 0.8))]
+    policy = LogisticPolicy(("x",), (0.0,), 5.0, 0.1, 1.0, (1.0, 2.0), 0.5)
+    result = compose(table, {"eaeu": DOC}, Scoring(scored, {"x": 0.0}), policy, 0.1)
+    c = result.citations[0]
+    assert c.phrase is not None and c.phrase.text == "January 2015"  # the spaces trimmed
+    assert DOC.text[c.phrase.start : c.phrase.end] == c.phrase.text
+    assert c.start <= c.phrase.start < c.phrase.end <= c.end
+    unsure = [Scored(1, 0.9, False, (local, local + 12, 0.001))]
+    hidden = compose(table, {"eaeu": DOC}, Scoring(unsure, {"x": 0.0}), policy, 0.1)
+    assert hidden.citations[0].phrase is None  # none is better than a wrong one
+
+
+class FakeReader:
+    """The reader's protocol: a candidate holding a question word scores high."""
+
+    def read(self, pairs: list[PairText], positions: list[int]) -> list[Read]:
+        out = []
+        for p, pos in zip(pairs, positions, strict=True):
+            hit = any(w in p.sentence.lower() for w in p.question.lower().split() if len(w) > 4)
+            out.append(Read(pos, 3.0 if hit else -3.0, -1.0, (0, 3), 0.9))
+        return out
+
+
+def test_the_cascade_reorders_the_proposals_by_the_reader() -> None:
+    table = _table()
+    cascade = Cascade(load_scorer(), FakeReader(), {}, "fake")  # type: ignore[arg-type]
+    query = make_query("Who carries out the commission work?")
+    hits = [table_hit(table)]
+    pool = Pool(table, Titles({"eaeu": DOC}), np.eye(1, 8, dtype=np.float32)[0], hits, [])
+    scoring = cascade.score(query, pool)
+    assert table.sentences[scoring.ranked[0].pos].text.startswith("Its commission")
+    assert set(scoring.signals) == set(READER_SIGNALS)
+    assert scoring.ranked[0].phrase == (0, 3, 0.9)
+
+
+def table_hit(table: SentenceTable):
+    from sco_qa.records import Hit
+
+    chunk_id = table.sentences[0].chunk_id
+    chunk = next(iter(chunk_document(DOC)[0]))
+    assert chunk.chunk_id == chunk_id
+    return Hit(chunk, 1.0, 0.5, 1.0, 1)
