@@ -197,12 +197,23 @@ def _phrase_right(engine: Engine, q: SquadQuestion, best: Scored) -> tuple[float
     return best.phrase[2], f1 >= PHRASE_F1
 
 
+def fit_logistic(x: np.ndarray, y: Sequence[bool]) -> tuple[tuple[float, ...], float]:
+    """Coefficients and intercept of a logistic regression (L2, C=1: scikit-learn's
+    default); with one class only (a tiny training set), no slope and that class's odds."""
+    from sklearn.linear_model import LogisticRegression
+
+    width = x.shape[1] if x.ndim == 2 else 1
+    if len(set(y)) < 2:
+        share = (sum(y) + 0.5) / (len(y) + 1.0)
+        return (0.0,) * width, float(np.log(share / (1 - share)))
+    lr = LogisticRegression(C=1.0, max_iter=5000, random_state=SEED).fit(x, list(y))
+    return tuple(float(c) for c in lr.coef_[0]), float(lr.intercept_[0])
+
+
 def fit_policy(engine: Engine, outs: Sequence[tuple[SquadQuestion, Scoring]]) -> LogisticPolicy:
     """The answer policy, fitted on scorings of articles the readers did not see: runner-up
     ratio, calibrated confidence, the threshold keeping 95 % answered, the phrase's
     calibration."""
-    from sklearn.linear_model import LogisticRegression
-
     best: tuple[float, float] = (-1.0, 1.0)
     answerable = [(q, sc) for q, sc in outs if q.answerable and sc.ranked]
     for r in RUNNER_UPS:
@@ -219,9 +230,8 @@ def fit_policy(engine: Engine, outs: Sequence[tuple[SquadQuestion, Scoring]]) ->
         q.answerable and holds_answer(_answer_text(engine, sc.ranked, runner_up), q.answers)
         for q, sc in rows
     ]
-    lr = LogisticRegression(C=1.0, max_iter=5000, random_state=SEED).fit(x, y)
-    policy = LogisticPolicy(READER_SIGNALS, tuple(float(c) for c in lr.coef_[0]),
-                            float(lr.intercept_[0]), 0.0, runner_up)  # fmt: skip
+    coef, intercept = fit_logistic(x, y)
+    policy = LogisticPolicy(READER_SIGNALS, coef, intercept, 0.0, runner_up)
     conf = sorted(policy.confidence(sc) for q, sc in rows if q.answerable)
     threshold = round(conf[int((1 - KEEP_ANSWERED) * len(conf))], 4) if conf else 0.0
     phrases = [
@@ -229,11 +239,9 @@ def fit_policy(engine: Engine, outs: Sequence[tuple[SquadQuestion, Scoring]]) ->
         for (q, sc), held in zip(rows, y, strict=True)
         if held and (p := _phrase_right(engine, q, sc.ranked[0])) is not None
     ]
-    px = np.log(np.maximum([[p] for p, _ in phrases], 1e-9))
-    plr = LogisticRegression(C=1.0, max_iter=5000, random_state=SEED).fit(
-        px, [r for _, r in phrases]
-    )
-    phrase = (float(plr.coef_[0][0]), float(plr.intercept_[0]))
+    px = np.log(np.maximum(np.array([[p] for p, _ in phrases]).reshape(-1, 1), 1e-9))
+    (a,), b = fit_logistic(px, [r for _, r in phrases])
+    phrase = (a, b)
     return replace(policy, threshold=threshold, phrase=phrase, phrase_threshold=PHRASE_SHOWN)
 
 
@@ -249,7 +257,8 @@ def removed_article(prep: Prepared, answerer: Answerer, work: Path) -> dict[str,
     gone = next(d for d in prep.squad.documents if prep.folds[d.doc_id] == 0)
     rest = tuple(d for d in prep.squad.documents if d.doc_id != gone.doc_id)
     questions = [q for q in prep.squad.questions if q.doc_id == gone.doc_id]
-    engine = open_engine(replace(prep.squad, documents=rest, questions=()), work / "removed")
+    squad = replace(prep.squad, documents=rest, questions=())
+    engine = open_engine(squad, work / "removed", prep.engine.embedder)
     test = replace(engine, answerer=answerer)
     refused = [test.ask(q.question, EVAL_TOP_K).confidence < answerer.policy.threshold
                for q in questions]  # fmt: skip

@@ -1,0 +1,95 @@
+"""The reader's training end to end on a tiny slice of the SQuAD data (the real MiniLM body,
+a fake embedder for the index): it runs, resumes after an interruption to the same model,
+and writes a reader the engine loads and answers with (slow)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.numpy import load_file
+
+from sco_qa.answer import Cascade, load_answerer, load_scorer
+from sco_qa.config import load_settings
+from sco_qa.engine import Engine
+from sco_qa.training import reader as reader_training
+from sco_qa.training.reader import Schedule, make_groups, train_reader
+from sco_qa.training.readers import Plan, prepare, ranked, train_all
+
+from .conftest import ROOT
+from .fakes import FakeEmbedder
+
+pytestmark = pytest.mark.slow
+TINY = Schedule(epochs=0.02)
+
+
+@pytest.fixture(scope="module")
+def tiny_squad(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = json.loads((ROOT / "benchmarks" / "data" / "squad2-dev-part.json").read_text())
+    data = {"version": "v2.0", "data": [
+        {"title": a["title"], "paragraphs": a["paragraphs"][:2]} for a in src["data"][:3]
+    ]}  # fmt: skip
+    path = tmp_path_factory.mktemp("squad") / "tiny.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_stopped_run_resumes_to_the_same_model(
+    tiny_squad: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader_training, "CHECKPOINT_EVERY", 1)
+    prep = prepare((tiny_squad,), tmp_path / "data", FakeEmbedder())
+    groups = make_groups(prep.engine, ranked(prep.engine, prep.rows, load_scorer()), inject=True)
+    assert any(any(g.labels) for g in groups) and any(not any(g.labels) for g in groups)
+    schedule = Schedule(epochs=0.06)
+    whole = train_reader(groups, tmp_path / "whole", schedule=schedule, key={"k": 1},
+                         progress=lambda m: None)  # fmt: skip
+
+    def stop_after_first(message: str) -> None:
+        if "step 1/" in message:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_reader(groups, tmp_path / "resumed", schedule=schedule, key={"k": 1},
+                     progress=stop_after_first)  # fmt: skip
+    state = json.loads((tmp_path / "resumed" / "checkpoint.json").read_text())
+    assert state["step"] == 1
+    resumed = train_reader(groups, tmp_path / "resumed", schedule=schedule, key={"k": 1},
+                           progress=lambda m: None)  # fmt: skip
+    a, b = load_file(str(whole)), load_file(str(resumed))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+def test_training_writes_a_reader_the_engine_answers_with(tiny_squad: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    plan = Plan((tiny_squad,), tmp_path / "work", tmp_path / "results", out, TINY, TINY)
+    summary = train_all(plan, FakeEmbedder(), progress=lambda m: None)
+    assert {"pooled", "baseline", "folds", "removed_article", "policy"} <= set(summary)
+    meta = json.loads((out / "reader.json").read_text())
+    weights = out / "reader.safetensors"
+    assert meta["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    prov = meta["provenance"]
+    assert prov["seed"] == 0 and prov["data_sha256"] and "cpu" in prov["device"]
+    assert prov["command"].startswith("make train") and prov["questions"] > 10
+    assert weights.stat().st_size < 25 * 2**20  # only the trained layers, in half precision
+    assert (tmp_path / "results" / "reader.json").is_file()
+    answerer = load_answerer(out / "reader.json", tmp_path / "cache")
+    assert isinstance(answerer.scorer, Cascade)
+    corpus = tmp_path / "work" / "data" / "corpus"
+    settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "work" / "data" / "index",
+                             abstain_threshold=0.0)  # fmt: skip
+    engine = Engine.open(settings, FakeEmbedder(), answerer=answerer)
+    answer = engine.ask("What is the name of the region the Normans gave their name to?")
+    assert answer.citations
+    for c in answer.citations:
+        text = engine.index.documents[c.doc_id].text
+        assert text[c.start : c.end] == c.quote
+        if c.phrase is not None:
+            assert text[c.phrase.start : c.phrase.end] == c.phrase.text
+            assert c.start <= c.phrase.start < c.phrase.end <= c.end
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)  # a reader not as recorded
+    with pytest.raises(Exception, match="does not match the hash"):
+        load_answerer(out / "reader.json", tmp_path / "cache")
