@@ -87,6 +87,20 @@ class Hit:
     sentence: float = 0.0  # score of its best sentence for the question: what orders hits
 
 
+#: words for the calibrated confidence: at 0.8 or more, four answers in five hold the answer
+#: (README "Evaluation", reliability table); below 0.5, more likely wrong than right
+CONFIDENCE_WORDS = ((0.8, "high"), (0.5, "medium"), (0.0, "low"))
+
+
+def confidence_label(confidence: float) -> str:
+    """``high``, ``medium`` or ``low``.
+
+    >>> confidence_label(0.83), confidence_label(0.5), confidence_label(0.2)
+    ('high', 'medium', 'low')
+    """
+    return next(word for floor, word in CONFIDENCE_WORDS if confidence >= floor)
+
+
 @dataclass(frozen=True)
 class Phrase:
     """The short answer inside a quote: ``documents[doc_id].text[start:end] == text``."""
@@ -132,3 +146,8 @@ class Answer:
     citations: tuple[Citation, ...]
     passages: tuple[Hit, ...]
     timings_ms: Mapping[str, float]
+
+    @property
+    def confidence_label(self) -> str:
+        """The confidence in a word a person reads at a glance (see ``CONFIDENCE_WORDS``)."""
+        return confidence_label(self.confidence)

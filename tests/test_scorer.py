@@ -132,7 +132,7 @@ def test_runner_ups_and_refusal(world) -> None:
         table, {doc.doc_id: doc}, strict.scoring(ranked), strict.policy(), strict.threshold
     )
     assert not result.answered and result.citations == ()
-    assert result.text == not_found_text(1) and "article does not" in result.text
+    assert result.text == not_found_text(1) and "document does not" in result.text
     assert "documents do not" in not_found_text(2)
     assert compose(table, {}, strict.scoring([]), strict.policy(), 0.0).confidence == 0.0
 

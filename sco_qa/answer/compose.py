@@ -65,7 +65,8 @@ def cite(
     documents: Mapping[str, Document],
     runs: Sequence[Run],
 ) -> tuple[Citation, ...]:
-    """Citations numbered from 1; each quote (and phrase) is the exact document slice."""
+    """Citations numbered from 1 in the order given; each quote (and phrase) is the exact
+    document slice."""
     out = []
     for n, (first, last, score, span) in enumerate(runs, start=1):
         head, tail = table.sentences[first], table.sentences[last]
@@ -105,11 +106,20 @@ def phrase_slice(doc: Document, span: tuple[int, int] | None, lo: int, hi: int) 
 
 def not_found_text(documents: int) -> str:
     """What a refusal says, for a corpus of ``documents`` documents."""
-    what = "article does" if documents == 1 else "documents do"
+    what = "document does" if documents == 1 else "documents do"
     return (
-        f"The {what} not contain an answer to this question. "
-        "The closest passages are listed as related context."
+        f"The {what} not answer this question. The passages closest to it are listed, "
+        "for context only."
     )
+
+
+def in_document_order(
+    table: SentenceTable, documents: Mapping[str, Document], runs: Sequence[Run]
+) -> list[Run]:
+    """Runs as they stand in the corpus: by document (in the index's order), then offset."""
+    order = {doc_id: i for i, doc_id in enumerate(documents)}
+    sents = table.sentences
+    return sorted(runs, key=lambda r: (order.get(sents[r[0]].doc_id, 0), sents[r[0]].start))
 
 
 def rerank(table: SentenceTable, hits: Sequence[Hit], ranked: Sequence[Scored]) -> list[Hit]:
@@ -143,6 +153,7 @@ def compose(
     if conf < threshold:
         return Composed(False, refusal, (), conf)
     chosen = pick(ranked, policy.runner_up, max_sentences)
-    citations = cite(table, documents, spans(table, chosen, policy))
+    runs = in_document_order(table, documents, spans(table, chosen, policy))
+    citations = cite(table, documents, runs)
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
     return Composed(True, text, citations, conf)

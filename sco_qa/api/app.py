@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -158,7 +159,11 @@ class EngineHolder:
         if self.engine is None:
             if not self.error:
                 doing = f" ({self.progress})" if self.progress else ""
-                raise IndexStateError(f"the index is still loading{doing}; retry in a few seconds")
+                loading = IndexStateError(
+                    f"the index is still loading{doing}; retry in a few seconds"
+                )
+                loading.code = "index_loading"
+                raise loading
             err = IndexStateError(self.error)
             err.code = self.code
             raise err
@@ -472,19 +477,37 @@ def site(settings: Settings, documents: Sequence[Document], sections: Sequence[s
     if len(titles) == 1:
         title, source = "Ask the document", f"“{titles[0]}”"
     else:
-        shown = ", ".join(titles[:3]) + (", …" if len(titles) > 3 else "")
-        title, source = "Ask the documents", f"{len(titles)} documents ({shown})"
+        title, source = "Ask the documents", f"{len(titles)} documents"
     subtitle = f"Answers are quoted word for word from {source}, with citations you can open."
-    named = list(dict.fromkeys(x.rstrip("?!.:;") for x in sections if x))[:3]
-    examples = [f"What is said about “{x}”?" for x in named] or [
-        f"What is “{t}” about?" for t in titles[:3]
-    ]
+    # a heading that is itself a question (an FAQ's) is an example as it stands; no
+    # question is made up from a heading that is not one
+    examples = list(dict.fromkeys(x.strip() for x in sections if question_heading(x)))[:3]
     return s.SiteOut(
         title=settings.title or title,
         subtitle=settings.subtitle or subtitle,
         examples=settings.examples or examples,
         documents=len(titles),
     )
+
+
+#: how an English question opens (ordinary grammar: wh-words and auxiliaries)
+_ASKS = re.compile(
+    r"^(what|which|who|whom|whose|when|where|why|how|can|could|do|does|did|is|are|was|"
+    r"were|will|would|should|shall|may|must|has|have)\b",
+    re.IGNORECASE,
+)
+
+
+def question_heading(heading: str) -> bool:
+    """A heading written as a question a reader might ask, as an FAQ's are.
+
+    >>> question_heading("How much is the stipend?"), question_heading("Parking")
+    (True, False)
+    >>> question_heading("Competition between the two?")  # a rhetorical title, not a question
+    False
+    """
+    text = heading.strip()
+    return text.endswith("?") and bool(_ASKS.match(text)) and 3 <= len(text.split()) <= 20
 
 
 def _summary(doc: Document) -> dict[str, Any]:

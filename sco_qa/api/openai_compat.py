@@ -191,11 +191,21 @@ def source_line(c: Citation) -> str:
     return f"[{c.n}] " + ", ".join(where) + f" ({c.doc_id}, characters {c.start}–{c.end})"
 
 
+def marked(c: Citation) -> str:
+    """The quote, its answer phrase in Markdown bold when there is one."""
+    if c.phrase is None:
+        return c.quote
+    a, b = c.phrase.start - c.start, c.phrase.end - c.start
+    return f"{c.quote[:a]}**{c.quote[a:b]}**{c.quote[b:]}"
+
+
 def answer_text(answer: Answer) -> str:
-    """The answer's text, then a Sources list when it cites; a refusal says so plainly."""
+    """The quotes with their ``[n]`` markers (the phrase in bold), then a Sources list; a
+    refusal says so plainly."""
     if not answer.citations:
         return answer.answer
-    return answer.answer + SOURCES_HEADING + "\n".join(source_line(c) for c in answer.citations)
+    quotes = " ".join(f"{marked(c)} [{c.n}]" for c in answer.citations)
+    return quotes + SOURCES_HEADING + "\n".join(source_line(c) for c in answer.citations)
 
 
 def _words(text: str) -> int:

@@ -11,9 +11,9 @@ from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, fiel
 
 from ..answer import MAX_CHARS, MAX_TURNS
 from ..config import MAX_K
-from ..records import Answer, Chunk, Citation, Hit, Turn
+from ..records import Answer, Chunk, Citation, Hit, Phrase, Turn
 
-EXAMPLE_Q = "Which international bodies is Kazakhstan chairing?"
+EXAMPLE_Q = "Which class of train ticket may staff book?"
 #: the longest question and answer an earlier turn may carry
 TURN_QUESTION_CHARS = MAX_CHARS * 2
 TURN_ANSWER_CHARS = 8000
@@ -60,6 +60,14 @@ class AskRequest(BaseModel):
     )
 
 
+class PhraseOut(Record):
+    """The short answer inside a quote, by exact document offsets."""
+
+    start: int
+    end: int
+    text: str = Field(description="exactly document.text[start:end]")
+
+
 class CitationOut(Record):
     """A verbatim quote with where it stands in its document."""
 
@@ -73,10 +81,15 @@ class CitationOut(Record):
     quote: str = Field(description="exactly document.text[start:end]")
     score: float
     page: int = Field(0, description="the page the quote starts on (PDF); 0 when unpaged")
+    phrase: PhraseOut | None = Field(
+        None, description="the answer phrase inside the quote, when the reader is sure of it"
+    )
 
     def to_record(self) -> Citation:
         """The record this citation was made from."""
-        return Citation(**self.model_dump())
+        fields = self.model_dump(exclude={"phrase"})
+        phrase = Phrase(**self.phrase.model_dump()) if self.phrase else None
+        return Citation(**fields, phrase=phrase)
 
 
 def _from_chunk(name: str) -> Any:
@@ -133,8 +146,9 @@ class AnswerOut(Record):
                     "question": EXAMPLE_Q,
                     "answered": True,
                     "confidence": 0.72,
-                    "answer": "This year, in addition to the SCO, the country is chairing five "
-                    "other international organizations, including the CSTO, … [1]",
+                    "confidence_label": "medium",
+                    "answer": "Staff book second-class tickets through the travel desk; first "
+                    "class needs a manager's approval. [1]",
                     "citations": [],
                     "passages": [],
                     "timings_ms": {"total": 12.0},
@@ -145,7 +159,10 @@ class AnswerOut(Record):
     question: str
     answered: bool = Field(description="false when the corpus does not contain an answer")
     answer: str
-    confidence: float
+    confidence: float = Field(description="calibrated probability that the answer holds")
+    confidence_label: str = Field(
+        description="the confidence in a word: high (≥ 0.8), medium (≥ 0.5) or low"
+    )
     citations: list[CitationOut]
     passages: list[PassageOut]
     timings_ms: dict[str, float]
@@ -164,13 +181,13 @@ class AnswerOut(Record):
 
 
 PASSAGE_EXAMPLE: dict[str, Any] = {
-    "chunk_id": "sco-kazakhstan#p10",
-    "doc_id": "sco-kazakhstan",
-    "section": "Kazakhstan’s Chairmanship",
+    "chunk_id": "handbook#p10",
+    "doc_id": "handbook",
+    "section": "Travel",
     "paragraph": 10,
     "start": 4476,
-    "end": 5210,
-    "text": "Kazakhstan’s growing role in international institutions …",
+    "end": 4604,
+    "text": "Staff book second-class tickets through the travel desk; first class needs a …",
     "score": 0.0328,
     "dense": 0.69,
     "lexical": 2.07,
@@ -200,9 +217,9 @@ class BlockOut(Record):
 
 
 DOC_EXAMPLE: dict[str, Any] = {
-    "doc_id": "sco-kazakhstan",
-    "title": "How Kazakhstan’s SCO Chairmanship Has Navigated East-West Tensions",
-    "metadata": {"credit": "Facebook/Aqorda"},
+    "doc_id": "handbook",
+    "title": "Staff handbook",
+    "metadata": {"format": "docx"},
     "length": 9986,
     "pages": [],
 }
@@ -292,8 +309,9 @@ class SiteOut(BaseModel):
             "examples": [
                 {
                     "title": "Ask the documents",
-                    "subtitle": "Answers are quoted word for word from 3 documents (…).",
-                    "examples": ["What is said about “Parking”?"],
+                    "subtitle": "Answers are quoted word for word from 3 documents, with "
+                    "citations you can open.",
+                    "examples": ["How much is the travel allowance?"],
                     "documents": 3,
                 }
             ]

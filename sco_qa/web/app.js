@@ -3,7 +3,7 @@
 
 const MAX_TURNS = 10;
 
-const state = { history: [], docs: new Map(), busy: false };
+const state = { history: [], docs: new Map(), busy: false, documentCount: 0 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, props = {}, ...children) {
@@ -55,6 +55,7 @@ async function getJSON(url, options) {
     const message = body && body.error ? body.error.message : `HTTP ${resp.status}`;
     const error = new Error(message);
     error.status = resp.status;
+    error.code = body && body.error ? body.error.code : "";
     throw error;
   }
   return body;
@@ -83,16 +84,43 @@ function renderDocument(doc) {
   }
   doc.blocks.forEach((block, i) => {
     const text = doc.text.slice(block.start, block.end);
-    const tag = block.kind === "heading" ? "h4" : "p";
     const shown = block.kind === "heading" ? text.replace(/^#+\s*/, "") : text;
     if (i === 0 && block.kind === "heading" && shown.trim() === doc.title.trim()) return;  // shown once
-    article.append(el(tag, {
+    if (block.kind !== "heading" && isList(text)) {
+      article.append(listBlock(doc.text, block.start, block.end));
+      return;
+    }
+    article.append(el(block.kind === "heading" ? "h4" : "p", {
       "data-start": String(block.start),
       "data-end": String(block.end),
       "data-kind": block.kind,
       text: shown,
     }));
   });
+}
+
+const ITEM = /^\s*([-*•]|\d+[.)])\s+/;
+const isList = (text) => text.split("\n").filter((l) => l.trim()).every((l) => ITEM.test(l));
+
+// a paragraph of list lines as a list: each item keeps its own offsets, its marker is the
+// list's own (so a wrapped item's marker does not sit on its second line)
+function listBlock(text, start, end) {
+  const ordered = /^\s*\d/.test(text.slice(start, end));
+  const list = el(ordered ? "ol" : "ul", { class: "doc-list-block" });
+  let at = start;
+  for (const line of text.slice(start, end).split("\n")) {
+    const lineStart = at;
+    at += line.length + 1;
+    if (!line.trim()) continue;
+    const marker = line.match(ITEM)[0].length;
+    list.append(el("li", {
+      "data-start": String(lineStart + marker),
+      "data-end": String(lineStart + line.length),
+      "data-kind": "item",
+      text: line.slice(marker),
+    }));
+  }
+  return list;
 }
 
 function clearHighlight() {
@@ -106,26 +134,39 @@ function clearHighlight() {
   }
 }
 
-// Highlight exactly text[start:end] by offsets (a span may cross paragraphs).
-async function showSpan(docId, start, end) {
+const narrow = () => window.matchMedia("(max-width: 800px)").matches;
+
+// Highlight exactly text[start:end] by offsets (a span may cross paragraphs); the answer
+// phrase, when given, is bold inside it. On a narrow screen the page does not jump to the
+// document: the answer stays in view and the panel below shows the highlight.
+async function showSpan(docId, start, end, phrase = null) {
   const doc = await loadDocument(docId);
   clearHighlight();
   let first = null;
-  for (const node of document.querySelectorAll("#doc p[data-start]")) {
+  for (const node of document.querySelectorAll("#doc [data-start]")) {
+    if (node.dataset.kind === "heading") continue;
     const bStart = Number(node.dataset.start);
     const bEnd = Number(node.dataset.end);
     if (bEnd <= start || bStart >= end) continue;
     const from = Math.max(start, bStart);
     const to = Math.min(end, bEnd);
-    const mark = el("mark", { class: "hl", tabindex: "-1", text: doc.text.slice(from, to) });
+    const mark = el("mark", { class: "hl", tabindex: "-1" }, ...marked(doc.text, from, to, phrase));
     node.replaceChildren(doc.text.slice(bStart, from), mark, doc.text.slice(to, bEnd));
     node.classList.add("active");
     first = first || mark;
   }
   if (first) {
-    first.scrollIntoView({ block: "center" });
+    if (!narrow()) first.scrollIntoView({ block: "center" });
     first.focus({ preventScroll: true });
   }
+}
+
+// text[from:to] as nodes, the part inside the phrase in <strong>
+function marked(text, from, to, phrase) {
+  if (!phrase || phrase.end <= from || phrase.start >= to) return [text.slice(from, to)];
+  const a = Math.max(from, phrase.start);
+  const b = Math.min(to, phrase.end);
+  return [text.slice(from, a), el("strong", { class: "phrase", text: text.slice(a, b) }), text.slice(b, to)];
 }
 
 // ---------------------------------------------------------------- the chat
@@ -133,9 +174,9 @@ async function showSpan(docId, start, end) {
 function addMessage(kind, who, ...body) {
   $("examples").hidden = true;
   const item = el("li", { class: `msg ${kind}` },
-    el("div", { class: "who", text: who }), el("div", { class: "body" }, ...body));
+    el("div", { class: "who" }, ...[].concat(who)), el("div", { class: "body" }, ...body));
   $("messages").append(item);
-  item.scrollIntoView({ block: "end" });
+  item.scrollIntoView({ block: "nearest" });
   return item;
 }
 
@@ -145,12 +186,65 @@ function citationChip(c) {
     class: "chip",
     "aria-label": `Show citation ${c.n} in its document`,
     "data-n": String(c.n),
-    onclick: () => showSpan(c.doc_id, c.start, c.end),
+    onclick: () => showSpan(c.doc_id, c.start, c.end, c.phrase),
   }, `[${c.n}]`);
+}
+
+const SURE = {
+  high: "High confidence",
+  medium: "Medium confidence",
+  low: "Low confidence: check the source",
+};
+
+function confidenceBadge(answer) {
+  const label = answer.confidence_label || "low";
+  return el("span", {
+    class: `conf conf-${label}`,
+    title: `Confidence ${answer.confidence.toFixed(2)}: the estimated probability that the quote holds the answer`,
+    "data-confidence": String(answer.confidence),
+  }, SURE[label] || label);
+}
+
+// the quote as text, its answer phrase in <strong>
+function quoteNodes(c) {
+  if (!c.phrase) return [c.quote];
+  const a = c.phrase.start - c.start;
+  const b = c.phrase.end - c.start;
+  return [c.quote.slice(0, a), el("strong", { class: "phrase", text: c.quote.slice(a, b) }), c.quote.slice(b)];
+}
+
+function whereIn(c) {
+  const where = [];
+  if (c.section) where.push(c.section);
+  if (c.page) where.push(`page ${c.page}`);
+  if (!where.length) where.push(`paragraph ${c.paragraph}`);
+  return where.join(", ");
+}
+
+function sourceList(citations) {
+  const list = el("ul", { class: "cite-list" });
+  const byDoc = new Map();
+  for (const c of citations) {
+    if (!byDoc.has(c.doc_id)) byDoc.set(c.doc_id, []);
+    byDoc.get(c.doc_id).push(c);
+  }
+  for (const cites of byDoc.values()) {
+    const items = el("ul", { class: "cite-places" });
+    for (const c of cites) {
+      items.append(el("li", {}, el("button", {
+        type: "button",
+        class: "source-link",
+        onclick: () => showSpan(c.doc_id, c.start, c.end, c.phrase),
+      }, `[${c.n}] ${whereIn(c)}`)));
+    }
+    list.append(el("li", {}, el("span", { class: "cite-doc", text: cites[0].title }), items));
+  }
+  return list;
 }
 
 function renderAnswer(answer) {
   if (!answer.answered) {
+    clearHighlight();
     const related = el("ol", { class: "related" });
     for (const p of answer.passages.slice(0, 3)) {
       const label = p.text.length > 140 ? `${p.text.slice(0, 140)}…` : p.text;
@@ -160,24 +254,37 @@ function renderAnswer(answer) {
         onclick: () => showSpan(p.doc_id, p.start, p.end),
       }, label)));
     }
-    return addMessage("bot not-found", "Not in the documents",
-      el("p", { text: answer.answer }), el("p", { class: "related-title", text: "Related passages:" }), related);
+    const one = state.documentCount === 1;
+    return addMessage("bot not-found", one ? "Not in the document" : "Not in the documents",
+      el("p", { text: answer.answer }),
+      el("p", { class: "related-title", text: "Passages closest to this question (they do not answer it):" }),
+      related);
   }
-  const parts = [];
-  for (const c of answer.citations) {
-    parts.push(el("span", { class: "quote", text: c.quote }), citationChip(c), " ");
+  const top = best(answer.citations);
+  const blocks = answer.citations.map((c) => el("blockquote", {
+    class: c === top ? "quote-block best" : "quote-block",
+    "data-n": String(c.n),
+    "data-start": String(c.start),
+  }, el("p", {}, el("span", { class: "quote" }, ...quoteNodes(c)), " ", citationChip(c))));
+  return addMessage("bot answer", ["Answer ", confidenceBadge(answer)], ...blocks, sourceList(answer.citations));
+}
+
+function best(citations) {
+  return citations.reduce((a, c) => (c.score > a.score ? c : a), citations[0]);
+}
+
+// Ask; while the index is still loading, wait (showing how far it got) and ask again.
+async function askWhenReady(body, loading) {
+  for (;;) {
+    try {
+      return await getJSON("/ask", body);
+    } catch (err) {
+      if (err.status !== 503 || err.code !== "index_loading") throw err;
+      loading.querySelector(".body").textContent =
+        `Waiting for the index: ${err.message.replace(/; retry in a few seconds$/, "")}. Your question will be answered when it is ready.`;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
-  const sources = el("ul", { class: "cite-list" });
-  for (const c of answer.citations) {
-    const where = [c.section || "Introduction", `paragraph ${c.paragraph}`];
-    if (c.page) where.push(`page ${c.page}`);
-    sources.append(el("li", {}, el("button", {
-      type: "button",
-      class: "source-link",
-      onclick: () => showSpan(c.doc_id, c.start, c.end),
-    }, `[${c.n}] ${c.title} — ${where.join(", ")}`)));
-  }
-  return addMessage("bot answer", "Answer", el("p", {}, ...parts), sources);
 }
 
 async function ask(question) {
@@ -188,23 +295,27 @@ async function ask(question) {
   const loading = addMessage("bot loading", "Searching", "Looking through the documents…");
   loading.setAttribute("aria-busy", "true");
   try {
-    const answer = await getJSON("/ask", {
+    const answer = await askWhenReady({
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ question, history: state.history.slice(-MAX_TURNS) }),
-    });
+    }, loading);
     loading.remove();
-    renderAnswer(answer);
+    const shown = renderAnswer(answer);
     state.history.push({ question: answer.question, answer: answer.answer });
-    const first = answer.answered ? answer.citations[0] : null;
-    if (first) await showSpan(first.doc_id, first.start, first.end);
+    if (answer.answered) {
+      const top = best(answer.citations);
+      await showSpan(top.doc_id, top.start, top.end, top.phrase);
+    }
+    shown.scrollIntoView({ block: "nearest" });
+    if (!state.documentCount) showFirstDocument(1);
   } catch (err) {
     loading.remove();
     addMessage("bot error", "Error", el("p", { role: "alert", text: err.message }));
   } finally {
     state.busy = false;
     $("send").disabled = false;
-    $("question").focus();
+    $("question").focus({ preventScroll: narrow() });
   }
 }
 
@@ -221,6 +332,7 @@ function showSite(site) {
   $("site-title").textContent = site.title;
   $("site-subtitle").textContent = site.subtitle;
   document.title = `sco-qa — ${site.title}`;
+  $("examples").hidden = site.examples.length === 0 || $("messages").children.length > 0;
   $("example-list").replaceChildren(...site.examples.map((text) => el("li", {}, el("button", {
     type: "button",
     onclick: () => ask(text),
@@ -228,9 +340,17 @@ function showSite(site) {
 }
 
 function showDocumentList(list) {
+  state.documentCount = list.documents.length;
   const picker = $("doc-picker");
   picker.replaceChildren(...list.documents.map((d) => el("option", { value: d.doc_id, text: d.title })));
   $("doc-list").hidden = list.documents.length < 2;
+  $("all-docs").hidden = list.documents.length < 2;
+  $("all-docs-count").textContent = `${list.documents.length} documents`;
+  $("all-docs-list").replaceChildren(...list.documents.map((d) => el("li", {}, el("button", {
+    type: "button",
+    class: "doc-link",
+    onclick: () => loadDocument(d.doc_id),
+  }, d.title))));
   const skipped = list.skipped || [];
   $("skipped").hidden = skipped.length === 0;
   $("skipped-list").replaceChildren(...skipped.map((s) => el("li", { text: `${s.path}: ${s.reason}` })));
