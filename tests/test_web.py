@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS
+from .conftest import CHROMIUM, CORPUS
 from .live import live_server
 from .samples import write_mixed
 
-CHROMIUM = Path(os.environ.get("SCO_QA_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 XSS = (
     '<script>window.__xss=1</script> <img src=x onerror="window.__xss=2"> '
     '"><svg onload="window.__xss=3">'
@@ -35,23 +23,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: run make install-browser"
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots go: SCO_QA_SCREENSHOTS, or a temporary folder."""
-    wanted = os.environ.get("SCO_QA_SCREENSHOTS")
-    return Path(wanted) if wanted else tmp_path_factory.mktemp("screenshots")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

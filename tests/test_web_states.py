@@ -13,9 +13,9 @@ import pytest
 
 from sco_qa.index.lock import build_lock
 
-from .conftest import CORPUS
+from .conftest import CHROMIUM, CORPUS
 from .live import live_server
-from .test_web import CHROMIUM, ask, browser, marked, shots  # noqa: F401 (fixtures)
+from .test_web import ask
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,7 +32,7 @@ def base(engine):
         yield url
 
 
-def open_page(browser, base: str, width: int = 1280, height: int = 860):  # noqa: F811
+def open_page(browser, base: str, width: int = 1280, height: int = 860):
     context = browser.new_context(viewport={"width": width, "height": height})
     pg = context.new_page()
     pg.goto(base + "/")
@@ -40,7 +40,7 @@ def open_page(browser, base: str, width: int = 1280, height: int = 860):  # noqa
     return context, pg
 
 
-def test_confidence_is_shown_in_words_with_the_number_on_hover(browser, base) -> None:  # noqa: F811
+def test_confidence_is_shown_in_words_with_the_number_on_hover(browser, base) -> None:
     context, pg = open_page(browser, base)
     ask(pg, ANSWERED)
     badge = pg.locator(".msg.answer .conf").last
@@ -51,7 +51,7 @@ def test_confidence_is_shown_in_words_with_the_number_on_hover(browser, base) ->
     context.close()
 
 
-def test_the_answer_phrase_is_bold_in_the_quote_and_the_document(browser, base) -> None:  # noqa: F811
+def test_the_answer_phrase_is_bold_in_the_quote_and_the_document(browser, base) -> None:
     answer = httpx.post(f"{base}/ask", json={"question": ANSWERED}).json()
     c = answer["citations"][0]
     if c.get("phrase") is None:  # the page must show a phrase wherever the answer has one
@@ -73,7 +73,7 @@ def test_the_answer_phrase_is_bold_in_the_quote_and_the_document(browser, base) 
     context.close()
 
 
-def test_a_refusal_clears_the_highlight_and_lists_the_closest_passages(browser, base) -> None:  # noqa: F811
+def test_a_refusal_clears_the_highlight_and_lists_the_closest_passages(browser, base) -> None:
     context, pg = open_page(browser, base)
     ask(pg, ANSWERED)
     pg.locator("#doc mark.hl").first.wait_for()
@@ -87,7 +87,7 @@ def test_a_refusal_clears_the_highlight_and_lists_the_closest_passages(browser, 
     context.close()
 
 
-def test_several_quotes_stand_apart_in_document_order(browser, base) -> None:  # noqa: F811
+def test_several_quotes_stand_apart_in_document_order(browser, base) -> None:
     question = "What transport plans did the Kazakh leader put forward?"
     answer = httpx.post(f"{base}/ask", json={"question": question}).json()
     context, pg = open_page(browser, base)
@@ -104,7 +104,7 @@ def test_several_quotes_stand_apart_in_document_order(browser, base) -> None:  #
     context.close()
 
 
-def test_on_a_phone_the_answer_stays_in_view(browser, base, shots) -> None:  # noqa: F811
+def test_on_a_phone_the_answer_stays_in_view(browser, base, shots) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     pg = context.new_page()
     pg.goto(base + "/")
@@ -126,7 +126,7 @@ def test_on_a_phone_the_answer_stays_in_view(browser, base, shots) -> None:  # n
 
 def test_a_question_asked_while_the_index_builds_is_answered_after(
     browser,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     """The test holds the build lock, so the server's build waits on it: the question is
     asked meanwhile, shows the wait, and is answered once the lock is let go."""
@@ -164,7 +164,7 @@ def test_a_question_asked_while_the_index_builds_is_answered_after(
     holder.join(5)
 
 
-def test_faq_headings_are_the_example_questions(browser, tmp_path: Path) -> None:  # noqa: F811
+def test_faq_headings_are_the_example_questions(browser, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "faq.md").write_text(
