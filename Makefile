@@ -41,7 +41,7 @@ eval: install
 # benchmarks/results/scorer.json and squad/, then the golden set as a pure test
 train: install
 	$(VENV)/sco-qa train
-	$(VENV)/sco-qa eval --report benchmarks/results/golden
+	$(VENV)/sco-qa eval --report benchmarks/results/golden/eval.json
 	$(VENV)/python benchmarks/tables.py
 
 # the documents' figures, rewritten from benchmarks/results/
@@ -66,7 +66,7 @@ bench: install
 	$(VENV)/python benchmarks/scorer_candidates.py
 	$(VENV)/python benchmarks/interfaces.py
 	$(VENV)/python benchmarks/memory_soak.py
-	$(VENV)/sco-qa eval --report benchmarks/results/golden
+	$(VENV)/sco-qa eval --report benchmarks/results/golden/eval.json
 	$(VENV)/python benchmarks/tables.py
 
 clean:

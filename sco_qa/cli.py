@@ -28,6 +28,8 @@ from .embedding import load_embedder, model_path
 from .engine import Engine, chunking_params
 from .errors import ScoQaError
 from .evaluation import (
+    MIN_CALIBRATION_ANSWERABLE,
+    MIN_CALIBRATION_UNANSWERABLE,
     RemoteEngine,
     Report,
     choose_threshold,
@@ -35,6 +37,9 @@ from .evaluation import (
     evaluate,
     load_golden,
     load_report,
+    passed,
+    report_path,
+    threshold_interval,
     trade_offs,
     write_reports,
 )
@@ -45,8 +50,9 @@ from .index import (
     rebuild_reason,
     rollback,
 )
-from .logs import configure_logging
+from .logs import LOG_FORMAT, configure_logging, uvicorn_log_config
 from .records import Skipped, Turn
+from .text import plural
 from .watch import CorpusWatcher
 
 SQUAD = Path("benchmarks/data/squad2-dev-part.json")
@@ -59,10 +65,10 @@ documents do not say, it says so and shows the closest passages."""
 
 EXAMPLES = {
     "index": "sco-qa index --corpus corpus/ --index index/",
-    "search": 'sco-qa search "Where did the leaders meet?" -k 3',
-    "ask": 'sco-qa ask "Where did the leaders meet?"\n'
-    '  sco-qa ask "And when?" --history turns.json --json',
-    "eval": "sco-qa eval --report reports/ --baseline reports/eval.json\n"
+    "search": 'sco-qa search "What is the notice period?" -k 3',
+    "ask": 'sco-qa ask "What is the notice period?"\n'
+    '  sco-qa ask "And for managers?" --history turns.json --json',
+    "eval": "sco-qa eval --report reports/ --baseline reports/eval-golden-20261204-101500.json\n"
     "  sco-qa eval --calibrate --golden my-questions.jsonl\n"
     "  sco-qa eval --squad benchmarks/data/squad2-dev-part.json --articles Normans",
     "serve": "sco-qa serve --host 127.0.0.1 --port 8000 --workers 2",
@@ -181,7 +187,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sco-qa`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    configure_logging(fmt="sco-qa: %(message)s")
+    # a server's log has timestamps, in one format with uvicorn's; a command's is terse
+    configure_logging(fmt=LOG_FORMAT if args.command == "serve" else "sco-qa: %(message)s")
     try:
         return COMMANDS[args.command](args, settings_from(args))
     except ScoQaError as exc:
@@ -210,7 +217,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if args.strict and corpus.skipped:
         _print_skipped(corpus.skipped)
         raise ScoQaError(
-            f"{len(corpus.skipped)} files of {settings.corpus_dir} cannot be indexed "
+            f"{plural(len(corpus.skipped), 'file')} of {settings.corpus_dir} cannot be indexed "
             "(--strict): fix or remove them"
         )
     report = build_index(
@@ -228,7 +235,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  indexed {Path(path).relative_to(settings.corpus_dir)}")
     _print_skipped(report.skipped)
     print(
-        f"indexed {report.documents} documents ({len(report.skipped)} files skipped): "
+        f"indexed {plural(report.documents, 'document')} "
+        f"({plural(len(report.skipped), 'file skipped', 'files skipped')}): "
         f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
         f"→ {report.path}"
     )
@@ -315,13 +323,18 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(AnswerOut.model_validate(answer).model_dump())
         return 0
+    if answer.answered:
+        print(f"{answer.confidence_label} confidence ({answer.confidence:.2f})\n")
     print(answer.answer + "\n")
     for c in answer.citations:
-        where = f"{c.title} › {c.section or 'introduction'} › paragraph {c.paragraph}"
+        where = " › ".join(x for x in (c.title, c.section, f"paragraph {c.paragraph}") if x)
         print(f"[{c.n}] {where}, characters {c.start}–{c.end} of {c.doc_id}")
+        if c.phrase is not None:
+            print(f"    answer: {c.phrase.text}")
     if not answer.answered:
+        print("passages closest to the question (they do not answer it):")
         for h in answer.passages[:3]:
-            print(f"related: {h.chunk.chunk_id}: {h.chunk.text[:160]}…")
+            print(f"  {h.chunk.chunk_id}: {h.chunk.text[:160]}…")
     return 0
 
 
@@ -365,17 +378,23 @@ def _print_metrics(report: Report) -> None:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Run the golden set in process (or against ``--url``, or a SQuAD file with
-    ``--squad``) and write the reports."""
+    ``--squad``) and write the reports, each run to its own file."""
     if args.squad:
         report = training.squad_report(args.squad, args.articles)
-        paths = write_reports(report, args.report)
+        paths = write_reports(report, report_path(args.report, args.squad.stem))
         _print_metrics(report)
+        _print_failures(report)
         print(f"{len(report.outcomes)} questions; wrote " + ", ".join(str(p) for p in paths))
         return 0
     golden = args.golden or settings.corpus_dir / "golden.jsonl"
     items = load_golden(golden, load_corpus(settings.corpus_dir))
     if args.calibrate:
         settings = settings.model_copy(update={"abstain_threshold": 0.0})
+    target = report_path(args.report, golden.stem)
+    if args.baseline and target.resolve() == args.baseline.resolve():
+        raise ScoQaError(
+            f"the report would replace the baseline {args.baseline}: pass another --report"
+        )
     started = time.perf_counter()
     if args.url and not args.calibrate:
         keys = settings.api_keys
@@ -390,15 +409,34 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.calibrate:
         return _print_calibration(report)
     comparison = compare(report, load_report(args.baseline)) if args.baseline else None
-    paths = write_reports(report, args.report, comparison)
+    paths = write_reports(report, target, comparison)
     _print_metrics(report)
+    _print_failures(report)
     if comparison is not None:
         _print_comparison(comparison)
     print(
-        f"{len(items)} questions in {time.perf_counter() - started:.1f} s; wrote "
+        f"{plural(len(items), 'question')} in {time.perf_counter() - started:.1f} s; wrote "
         + ", ".join(str(p) for p in paths)
     )
     return 0
+
+
+def _print_failures(report: Report) -> None:
+    """The failed questions (id, question, why), and the counts the report's ok column
+    and accuracy use."""
+    failed = [o for o in report.outcomes if not passed(o)]
+    ans = [o for o in report.outcomes if o.answerable]
+    right = sum(o.correct for o in ans)
+    print(
+        f"\naccuracy {report.metrics['accuracy']:g}: {right} of "
+        f"{plural(len(ans), 'answerable question')} answered with every expected fact; "
+        f"ok: {len(report.outcomes) - len(failed)} of {len(report.outcomes)} questions "
+        "(unanswerable ones are ok when refused)"
+    )
+    if failed:
+        print(f"failed ({len(failed)}):")
+        for o in failed:
+            print(f"  {o.id}: {o.question[:80]} — {o.failure}")
 
 
 def _print_comparison(comparison: dict[str, Any]) -> None:
@@ -410,8 +448,20 @@ def _print_comparison(comparison: dict[str, Any]) -> None:
 
 
 def _print_calibration(report: Report) -> int:
+    ans = sum(o.answerable for o in report.outcomes)
+    una = len(report.outcomes) - ans
+    if ans < MIN_CALIBRATION_ANSWERABLE or una < MIN_CALIBRATION_UNANSWERABLE:
+        print(
+            f"not enough questions to choose a threshold: {plural(ans, 'answerable question')} "
+            f"and {plural(una, 'unanswerable one')}; at least {MIN_CALIBRATION_ANSWERABLE} "
+            f"answerable (so that '5 % of answerable refused' is at least one question) and "
+            f"{MIN_CALIBRATION_UNANSWERABLE} unanswerable are needed. Keep the answer stage's "
+            "own threshold (leave SCO_QA_ABSTAIN_THRESHOLD unset)."
+        )
+        return 1
     rows = trade_offs(report.outcomes)
     best = choose_threshold(rows)
+    low, high = threshold_interval(report.outcomes)
     print("threshold  unanswerable refused  answerable refused  accuracy")
     for r in rows[::5]:
         mark = "  ← chosen" if abs(r.threshold - best.threshold) < 1e-9 else ""
@@ -422,8 +472,9 @@ def _print_calibration(report: Report) -> int:
     print(
         f"\nchosen: most unanswerable questions refused while at most 5% of answerable ones "
         f"are ({best.unanswerable_refused:.0%} refused, {best.answerable_refused:.0%} "
-        f"answerable refused, accuracy {best.accuracy:.3f}). To apply it:\n"
-        f"SCO_QA_ABSTAIN_THRESHOLD={best.threshold:.2f}"
+        f"answerable refused, accuracy {best.accuracy:.3f}); from {ans} answerable and {una} "
+        f"unanswerable questions the threshold is uncertain: 90 % bootstrap interval "
+        f"{low:.2f}–{high:.2f}. To apply it:\nSCO_QA_ABSTAIN_THRESHOLD={best.threshold:.2f}"
     )
     return 0
 
@@ -451,6 +502,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"port {settings.port} on {settings.host} is in use: pick another with "
             f"--port or SCO_QA_PORT (e.g. SCO_QA_PORT={settings.port + 1} make run)"
         )
+    if not Path(settings.corpus_dir).is_dir():
+        raise ScoQaError(f"corpus folder {settings.corpus_dir} does not exist; pass --corpus DIR")
     model_path()  # fail now, clearly, if the model is missing
     load_answerer(settings.answer_model, settings.model_cache_dir)  # and the answer stage
     # no build here: the server listens at once and builds a missing or stale index behind
@@ -477,6 +530,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level="info",
+        log_config=uvicorn_log_config(),
         access_log=False,
         timeout_keep_alive=settings.keep_alive_timeout,
         http=GuardedHttpToolsProtocol,
@@ -505,6 +559,8 @@ def metrics_folder() -> Path:
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the MCP server over stdin/stdout. The index loads (or builds) in the background
     while the client connects; a tool called before it is ready waits for it."""
+    if not Path(settings.corpus_dir).is_dir():
+        raise ScoQaError(f"corpus folder {settings.corpus_dir} does not exist; pass --corpus DIR")
     model_path()  # fail now, clearly, if the model is missing
     holder = EngineHolder()
     stay = settings.model_copy(update={"exit_after_load_failure": 0})  # tools tell the error

@@ -47,6 +47,7 @@ class StaleIndexError(IndexStateError):
     """The corpus (or the model) changed since the index was built."""
 
     code = "stale_index"
+    change = ""  # what changed, without the advice (a rebuild already under way says this)
 
 
 class QuestionError(ScoQaError):

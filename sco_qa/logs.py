@@ -30,3 +30,20 @@ def quiet_libraries() -> None:
     """Libraries' INFO chatter (FAISS's loader, HTTP clients) is kept out of our logs."""
     for noisy in ("faiss", "faiss.loader", "httpx", "sentence_transformers", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def uvicorn_log_config(fmt: str = LOG_FORMAT) -> dict[str, object]:
+    """uvicorn's loggers in the package's one format (with timestamps), so a server's log
+    reads as one stream."""
+    handler = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": fmt}},
+        "handlers": {"default": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": ["default"], "level": "WARNING", "propagate": False},
+        },
+    }

@@ -113,3 +113,12 @@ def tokens(text: str) -> list[str]:
     ['engin', 'gather', 'lisbon']
     """
     return stems(content_words(text))
+
+
+def plural(n: int, one: str, many: str = "") -> str:
+    """``1 document``, ``2 documents``; ``many`` where the plural is not ``one + s``.
+
+    >>> plural(1, "document"), plural(3, "document"), plural(2, "file skipped", "files skipped")
+    ('1 document', '3 documents', '2 files skipped')
+    """
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -17,6 +17,7 @@ from .embedding import Embedder, load_embedder
 from .engine import chunking_params
 from .errors import ScoQaError
 from .index import build_index, rebuild_reason
+from .text import plural
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class CorpusWatcher:
             reason = rebuild_reason(s.index_dir, corpus, s.corpus_dir, chunking_params(s))
             if reason is None:
                 return
-            log.info("%s; building the index", reason)
+            log.info("%s: rebuilding the index", reason)
             report = build_index(
                 s.corpus_dir,
                 s.index_dir,
@@ -76,8 +77,8 @@ class CorpusWatcher:
                 keep=s.keep_builds,
             )
             self.builds += 1
-            log.info("built %s: %d documents, %d skipped", report.path, report.documents,
-                     len(report.skipped))  # fmt: skip
+            log.info("built %s: %s, %s", report.path, plural(report.documents, "document"),
+                     plural(len(report.skipped), "file skipped", "files skipped"))  # fmt: skip
         except ScoQaError as exc:
             self.failures += 1
             log.error("the corpus changed but the index could not be rebuilt: %s", exc)

@@ -32,7 +32,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cli-index")
     done = sco_qa("index", index=folder)
     assert done.returncode == 0, done.stderr
-    assert "indexed 1 documents (0 files skipped): 23 passages" in done.stdout
+    assert "indexed 1 document (0 files skipped): 23 passages" in done.stdout
     assert "  indexed sco-kazakhstan.md" in done.stdout
     return folder
 
@@ -57,6 +57,7 @@ def test_ask_readable_and_json(index_dir: Path) -> None:
     done = sco_qa("ask", "Which organizations does Kazakhstan chair?", index=index_dir)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("Organization of Turkic States") == 1  # each quote once
+    assert re.match(r"(high|medium|low) confidence \(0\.\d\d\)\n", done.stdout)
     assert "[1] How Kazakhstan’s SCO Chairmanship" in done.stdout
     assert "characters " in done.stdout and " of sco-kazakhstan" in done.stdout
     done = sco_qa("ask", "How tall is the Independence Palace?", "--json", index=index_dir)
@@ -65,26 +66,50 @@ def test_ask_readable_and_json(index_dir: Path) -> None:
     assert answer["passages"]
 
 
-def test_eval_writes_reports(index_dir: Path, tmp_path: Path) -> None:
+def test_eval_writes_each_run_to_its_own_file(index_dir: Path, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     done = sco_qa("eval", "--report", str(reports), index=index_dir)
     assert done.returncode == 0, done.stderr
     assert "accuracy" in done.stdout and "faithfulness" in done.stdout
-    assert {p.name for p in reports.iterdir()} == {"eval.json", "eval.md", "eval.html"}
-    again = sco_qa(
-        "eval",
-        "--report",
-        str(tmp_path / "r2"),
-        "--baseline",
-        str(reports / "eval.json"),
-        index=index_dir,
+    (first,) = reports.glob("eval-golden-*.json")
+    assert {p.suffix for p in reports.iterdir()} == {".json", ".md", ".html"}
+    payload = first.read_bytes()
+    outcomes = json.loads(payload)["outcomes"]
+    ans = [o for o in outcomes if o["answerable"]]
+    right, ok = (
+        sum(o["correct"] for o in ans),
+        sum((o["correct"] if o["answerable"] else not o["answered"]) for o in outcomes),
     )
+    assert f"{right} of {len(ans)} answerable questions" in done.stdout  # as the report counts
+    assert f"ok: {ok} of {len(outcomes)} questions" in done.stdout
+    failed = [o for o in outcomes if not (o["correct"] if o["answerable"] else not o["answered"])]
+    if failed:
+        assert f"failed ({len(failed)}):" in done.stdout
+        assert f"  {failed[0]['id']}: " in done.stdout and failed[0]["failure"] in done.stdout
+    html = first.with_suffix(".html").read_text()
+    assert "<dt>rank</dt>" in html and ("Retrieved passages:" in html or not failed)
+    again = sco_qa("eval", "--report", str(reports), "--baseline", str(first), index=index_dir)
     assert again.returncode == 0
     assert "compared with the baseline: no question changed outcome" in again.stdout
+    assert first.read_bytes() == payload and len(list(reports.glob("*.json"))) == 2
+    clash = sco_qa("eval", "--report", str(first), "--baseline", str(first), index=index_dir)
+    assert clash.returncode == 1 and "would replace the baseline" in clash.stderr
     calib = sco_qa("eval", "--calibrate", index=index_dir)
     last = calib.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"SCO_QA_ABSTAIN_THRESHOLD=0\.\d\d", last), last
+    assert "bootstrap interval" in calib.stdout
     assert len(calib.stdout.splitlines()) < 30  # a short table
+
+
+def test_calibrate_refuses_a_small_question_set(index_dir: Path, tmp_path: Path) -> None:
+    rows = [json.loads(x) for x in (CORPUS / "golden.jsonl").read_text().splitlines() if x]
+    small = [r for r in rows if r["answerable"]][:8] + [r for r in rows if not r["answerable"]][:4]
+    path = tmp_path / "small.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in small), encoding="utf-8")
+    done = sco_qa("eval", "--calibrate", "--golden", str(path), index=index_dir)
+    assert done.returncode == 1
+    assert "not enough questions" in done.stdout and "SCO_QA_ABSTAIN_THRESHOLD=" not in done.stdout
+    assert "8 answerable questions and 4 unanswerable ones" in done.stdout
 
 
 def test_errors_are_messages_not_tracebacks(index_dir: Path, tmp_path: Path) -> None:
@@ -160,7 +185,8 @@ def test_squad_benchmark_end_to_end_on_one_article(tmp_path: Path) -> None:
     done = sco_qa("eval", "--squad", str(data), "--articles", "Normans", "--report",
                   str(tmp_path), index=tmp_path / "unused")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    report = json.loads((tmp_path / "eval.json").read_text())
+    (path,) = tmp_path.glob("eval-squad2-dev-part-*.json")
+    report = json.loads(path.read_text())
     m = report["metrics"]
     assert m["questions"] == 208 and m["faithfulness"] == 1.0  # every quote exact
     for key in (
@@ -175,8 +201,8 @@ def test_squad_benchmark_end_to_end_on_one_article(tmp_path: Path) -> None:
     ):
         assert m[key] >= 0, key  # fmt: skip
     assert m["accuracy"] > 0.5 and m["recall@5"] > 0.8  # far above chance on a real article
-    assert report["scorer"].startswith("lr-") and report["reliability"]
-    page = (tmp_path / "eval.html").read_text()
+    assert report["scorer"].startswith(("lr-", "reader-")) and report["reliability"]
+    page = path.with_suffix(".html").read_text()
     assert "reliability diagram" in page
 
 
@@ -192,7 +218,7 @@ def test_index_lists_every_file_and_strict_refuses_skips(tmp_path: Path) -> None
     for name in ("handbook/giftcards.pdf", "office/holidays.docx", "notes.md"):
         assert f"  indexed {name}" in done.stdout
     assert "skipped scan.png: unsupported type" in done.stdout
-    assert "indexed 4 documents (1 files skipped)" in done.stdout
+    assert "indexed 4 documents (1 file skipped)" in done.stdout
     status = sco_qa("status", index=tmp_path / "index", corpus=corpus)
     assert status.returncode == 0 and "current with the corpus" in status.stdout
     assert "handbook/giftcards: Gift cards" in status.stdout and "scan.png" in status.stdout

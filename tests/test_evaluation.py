@@ -90,7 +90,9 @@ GOOD = {
         ({**GOOD, "facts": [["Bishkek"]]}, r"g\.jsonl:2: facts \[\('Bishkek',\)\] are not"),
         ({**GOOD, "answerable": False}, "an unanswerable question has no facts"),
         ({**GOOD, "extra": 1}, "needs exactly the fields"),
-        ({**GOOD, "facts": [[]]}, "wrong type or is empty"),
+        ({**GOOD, "facts": [[]]}, r"g\.jsonl:2: field 'facts' must be a list of lists"),
+        ({**GOOD, "question": "  "}, r"g\.jsonl:2: field 'question' must be a non-empty"),
+        ({**GOOD, "answerable": "yes"}, r"g\.jsonl:2: field 'answerable' must be true or"),
     ],
 )
 def test_golden_loader_names_the_bad_line(tmp_path: Path, row: dict, message: str) -> None:

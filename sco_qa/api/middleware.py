@@ -27,6 +27,8 @@ DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
     "style-src 'self'", "style-src 'self' 'unsafe-inline'"
 )
 access_log = logging.getLogger("sco_qa.access")
+#: what load balancers poll every second or two: logged only at DEBUG
+PROBES = frozenset({"/healthz", "/readyz"})
 log = logging.getLogger(__name__)
 
 
@@ -190,7 +192,8 @@ class SecurityHeaders:
                 message = "unexpected server error; see the server log"
                 await send_error(wrapped, 500, "internal_error", message, scope["path"])
         finally:
-            access_log.info(
+            access_log.log(
+                logging.DEBUG if scope["path"] in PROBES else logging.INFO,
                 "%s %s %d %.1fms",
                 scope["method"],
                 scope["path"],

@@ -3,6 +3,8 @@
 from .client import RemoteEngine
 from .golden import GoldenItem, fact_present, load_golden
 from .metrics import (
+    MIN_CALIBRATION_ANSWERABLE,
+    MIN_CALIBRATION_UNANSWERABLE,
     Outcome,
     Report,
     TradeOff,
@@ -12,11 +14,14 @@ from .metrics import (
     judge,
     load_report,
     metrics,
+    threshold_interval,
     trade_offs,
 )
-from .reports import write_reports
+from .reports import passed, report_path, write_reports
 
 __all__ = [
+    "MIN_CALIBRATION_ANSWERABLE",
+    "MIN_CALIBRATION_UNANSWERABLE",
     "GoldenItem",
     "Outcome",
     "RemoteEngine",
@@ -30,6 +35,9 @@ __all__ = [
     "load_golden",
     "load_report",
     "metrics",
+    "passed",
+    "report_path",
+    "threshold_interval",
     "trade_offs",
     "write_reports",
 ]

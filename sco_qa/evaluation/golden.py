@@ -46,19 +46,19 @@ def _parse(line: str, n: int, path: Path) -> dict[str, Any]:
         raise GoldenSetError(f"{path}:{n}: not JSON ({exc})") from None
     if not isinstance(row, dict) or set(row) != _FIELDS:
         raise GoldenSetError(f"{path}:{n}: needs exactly the fields {sorted(_FIELDS)}")
-    ok = (
-        isinstance(row["id"], str)
-        and isinstance(row["question"], str)
-        and isinstance(row["support"], str)
-        and isinstance(row["answerable"], bool)
-        and isinstance(row["facts"], list)
-        and all(
+    checks = (
+        ("id", isinstance(row["id"], str) and bool(row["id"]), "a non-empty string"),
+        ("question", isinstance(row["question"], str) and bool(row["question"].strip()),
+         "a non-empty string"),
+        ("support", isinstance(row["support"], str), "a string (empty when unanswerable)"),
+        ("answerable", isinstance(row["answerable"], bool), "true or false"),
+        ("facts", isinstance(row["facts"], list) and all(
             isinstance(g, list) and g and all(isinstance(a, str) and a for a in g)
-            for g in row["facts"]
-        )
-    )
-    if not ok or not row["id"] or not row["question"].strip():
-        raise GoldenSetError(f"{path}:{n}: a field has the wrong type or is empty")
+            for g in row["facts"]), "a list of lists of non-empty strings"),
+    )  # fmt: skip
+    for name, ok, wanted in checks:
+        if not ok:
+            raise GoldenSetError(f"{path}:{n}: field {name!r} must be {wanted}")
     return row
 
 

@@ -4,6 +4,7 @@ but for the ``ask`` it is given)."""
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +44,10 @@ class Outcome:
     latency_ms: float
     failure: str
     facts: tuple[tuple[str, ...], ...] = ()  # what the answer had to hold (from the golden set)
+    support: str = ""  # the text that answers it, as the golden set gives it
+    support_doc: str = ""  # the document that holds it
+    #: the passages retrieved: (rank, passage id, the start of its text)
+    retrieved: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,9 @@ def judge(item: GoldenItem, result: Answer, text_of: TextFn, latency_ms: float) 
         round(latency_ms, 3),
         _failure(item, answered, correct, rank),
         item.facts,
+        item.support,
+        item.doc_id,
+        tuple((h.rank, h.chunk.chunk_id, h.chunk.text[:200]) for h in result.passages),
     )
 
 
@@ -214,6 +222,28 @@ def trade_offs(outcomes: Sequence[Outcome], steps: int = 100) -> list[TradeOff]:
             )
         )
     return rows
+
+
+#: the fewest answerable questions a threshold is recommended from: with fewer, "at most 5 %
+#: of answerable refused" cannot tell one question from none
+MIN_CALIBRATION_ANSWERABLE = 20
+#: the fewest unanswerable ones: with fewer, one question moves the refused share by > 10 %
+MIN_CALIBRATION_UNANSWERABLE = 10
+
+
+def threshold_interval(
+    outcomes: Sequence[Outcome], rounds: int = 200, seed: int = 0
+) -> tuple[float, float]:
+    """A 90 % bootstrap interval of the chosen threshold (questions resampled, seeded)."""
+    rng = random.Random(seed)
+    ans = [o for o in outcomes if o.answerable]
+    una = [o for o in outcomes if not o.answerable]
+    picks = []
+    for _ in range(rounds):
+        sample = rng.choices(ans, k=len(ans)) + rng.choices(una, k=len(una))
+        picks.append(choose_threshold(trade_offs(sample)).threshold)
+    picks.sort()
+    return picks[int(0.05 * rounds)], picks[int(0.95 * rounds) - 1]
 
 
 def choose_threshold(rows: Sequence[TradeOff], max_wrongly_refused: float = 0.05) -> TradeOff:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from ..durable import replace_atomically
-from .metrics import Report
+from .metrics import Outcome, Report
 
 _LABELS = {
     "recall@1": "Retrieval recall@1",
@@ -76,6 +77,49 @@ def _facts(facts: tuple[tuple[str, ...], ...]) -> str:
     return "; ".join(" / ".join(group) for group in facts) or "(refuse)"
 
 
+#: the questions table's columns, defined in the HTML report
+COLUMNS = {
+    "ok": "the outcome is right: an answerable question answered with every expected fact, "
+    "or an unanswerable one refused",
+    "confidence": "the calibrated probability that the answer holds the answer",
+    "rank": "the place, among the passages retrieved, of the first one holding the expected "
+    "text (- when none does, or for an unanswerable question)",
+    "failure": "what went wrong; with it, the expected text and its document, what was "
+    "quoted instead and the passages retrieved",
+    "expected facts": "what the answer had to contain (alternatives split by /)",
+    "answer": "what was answered (empty when refused)",
+}
+
+
+def passed(o: Outcome) -> bool:
+    """The outcome is right (what the ``ok`` column and the failed list count)."""
+    return o.correct if o.answerable else not o.answered
+
+
+def _why(o: Outcome) -> str:
+    """For a failure: the expected text and its document, what was quoted, the passages
+    retrieved with their ranks."""
+    if passed(o):
+        return ""
+    quoted = "".join(
+        f"<li>[{c.n}] {html.escape(c.doc_id)}: {html.escape(c.quote)}</li>" for c in o.citations
+    )
+    retrieved = "".join(
+        f"<li>{rank}. {html.escape(cid)}: {html.escape(text)}…</li>"
+        for rank, cid, text in o.retrieved
+    )
+    expected = (
+        f"<p>Expected, in {html.escape(o.support_doc)}: “{html.escape(o.support)}”</p>"
+        if o.support
+        else "<p>Expected: a refusal</p>"
+    )
+    return (
+        f"<details><summary>why</summary>{expected}<p>Quoted instead:</p>"
+        f"<ul>{quoted or '<li>(nothing: refused)</li>'}</ul><p>Retrieved passages:</p>"
+        f"<ol>{retrieved}</ol></details>"
+    )
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -109,7 +153,7 @@ def markdown(report: Report, comparison: dict[str, Any] | None = None) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for o in report.outcomes:
-        ok = o.correct if o.answerable else not o.answered
+        ok = passed(o)
         lines.append(
             f"| {o.id} | {_cell(o.question)} | {'yes' if ok else 'NO'} | "
             f"{o.confidence:.3f} | {o.retrieval_rank or '-'} | {o.failure or ''} | "
@@ -203,12 +247,16 @@ def html_page(report: Report, comparison: dict[str, Any] | None = None) -> str:
         for k, v in report.metrics.items()
     )
     qrows = "".join(
-        f"<tr class='{'ok' if (o.correct if o.answerable else not o.answered) else 'bad'}'>"
+        f"<tr class='{'ok' if passed(o) else 'bad'}'>"
         f"<td>{html.escape(o.id)}</td><td>{html.escape(o.question)}</td>"
+        f"<td>{'yes' if passed(o) else 'NO'}</td>"
         f"<td>{o.confidence:.3f}</td><td>{o.retrieval_rank or '-'}</td>"
-        f"<td>{html.escape(o.failure)}</td><td>{html.escape(_facts(o.facts))}</td>"
+        f"<td>{html.escape(o.failure)}{_why(o)}</td><td>{html.escape(_facts(o.facts))}</td>"
         f"<td>{html.escape(o.answer)}</td></tr>"
         for o in report.outcomes
+    )
+    columns = "".join(
+        f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in COLUMNS.items()
     )
     extra = ""
     if comparison:
@@ -221,29 +269,49 @@ def html_page(report: Report, comparison: dict[str, Any] | None = None) -> str:
 body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem}}
 table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:4px;
 vertical-align:top;font-size:14px}}tr.bad{{background:#fde8e8}}
-#failures:checked ~ table tr.ok{{display:none}}</style></head><body>
+#failures:checked ~ table tr.ok{{display:none}}details{{margin-top:.3rem}}
+dl.cols{{font-size:14px}}dl.cols dt{{font-weight:600;float:left;clear:left;width:9rem}}
+dl.cols dd{{margin:0 0 .2rem 9.5rem}}</style></head><body>
 <h1>Evaluation</h1><p>Answer scorer: {html.escape(report.scorer or "unknown")};
 threshold: {report.threshold}</p>
 <table><tr><th>metric</th><th>value</th><th>meaning</th></tr>{rows}</table>
 <h2>Answer confidence</h2>{calibration_svg(report)}{reliability_svg(report)}{extra}
 <h2>Questions</h2><input type="checkbox" id="failures">
 <label for="failures">show failures only</label>
-<table><tr><th>id</th><th>question</th><th>confidence</th><th>rank</th><th>failure</th>
-<th>expected facts</th><th>answer</th></tr>{qrows}</table></body></html>
+<dl class="cols">{columns}</dl>
+<table><tr><th>id</th><th>question</th><th>ok</th><th>confidence</th><th>rank</th>
+<th>failure</th><th>expected facts</th><th>answer</th></tr>{qrows}</table></body></html>
 """
 
 
+def report_path(given: Path, set_name: str, when: time.struct_time | None = None) -> Path:
+    """Where a run's JSON report goes: ``given`` itself when it names a ``.json`` file,
+    else a new file in the folder ``given``, named by the question set and the time
+    (``eval-golden-20261204-183000.json``), never one that exists."""
+    if given.suffix == ".json":
+        return given
+    stamp = time.strftime("%Y%m%d-%H%M%S", when or time.localtime())
+    path = given / f"eval-{set_name}-{stamp}.json"
+    n = 2
+    while path.exists():
+        path = given / f"eval-{set_name}-{stamp}-{n}.json"
+        n += 1
+    return path
+
+
 def write_reports(
-    report: Report, folder: Path, comparison: dict[str, Any] | None = None
+    report: Report, target: Path, comparison: dict[str, Any] | None = None
 ) -> list[Path]:
-    """eval.json, eval.md and eval.html in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """The report as ``target`` (JSON) and beside it the same name in Markdown and HTML;
+    a folder as ``target`` means ``target/eval.json``."""
+    path = target if target.suffix == ".json" else target / "eval.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     payload = report.to_json() | ({"comparison": comparison} if comparison else {})
     out = {
-        "eval.json": json.dumps(payload, indent=2, ensure_ascii=False),
-        "eval.md": markdown(report, comparison),
-        "eval.html": html_page(report, comparison),
+        path: json.dumps(payload, indent=2, ensure_ascii=False),
+        path.with_suffix(".md"): markdown(report, comparison),
+        path.with_suffix(".html"): html_page(report, comparison),
     }
     for name, text in out.items():
-        replace_atomically(folder / name, text.encode("utf-8"))
-    return [folder / n for n in out]
+        replace_atomically(name, text.encode("utf-8"))
+    return list(out)

@@ -176,7 +176,7 @@ def rebuild_reason(
         check_model(manifest, embedder, index_dir)
         check_fresh(manifest, corpus, corpus_dir, index_dir)
     except StaleIndexError as exc:
-        return str(exc)
+        return exc.change or str(exc)
     if manifest.get("chunking") != asdict(params):
         return "chunking settings changed since the index was built"
     return None

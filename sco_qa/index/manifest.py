@@ -20,9 +20,10 @@ FORMAT = "sco-qa-index/1"
 MANIFEST = "manifest.json"
 
 
-def rebuild_hint(index_dir: Path) -> str:
-    """What to run to rebuild the index in ``index_dir``."""
-    return f"run `sco-qa index --index {index_dir}` to rebuild it"
+def rebuild_hint(index_dir: Path, corpus_dir: Path | None = None) -> str:
+    """What to run to rebuild the index in ``index_dir`` (of ``corpus_dir`` when known)."""
+    corpus = f"--corpus {corpus_dir} " if corpus_dir is not None else ""
+    return f"run `sco-qa index {corpus}--index {index_dir}` to rebuild it"
 
 
 _FILE_NAME = re.compile(r"^(bm25/)?[\w.-]+$")
@@ -137,10 +138,12 @@ def check_fresh(
     detail = f"added {sorted(now - built)}, removed {sorted(built - now)}, changed {changed}"
     if not (now - built or built - now or changed):
         detail = "the files it skips changed"
-    raise StaleIndexError(
+    error = StaleIndexError(
         f"the corpus in {corpus_dir} changed since the index was built ({detail}); "
-        f"{rebuild_hint(index_dir)}"
+        f"{rebuild_hint(index_dir, corpus_dir)}"
     )
+    error.change = f"the corpus changed since the index was built ({detail})"
+    raise error
 
 
 def corpus_section(corpus: CorpusRead) -> dict[str, Any]:

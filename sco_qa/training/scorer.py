@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from ..answer import ScorerModel, feature_names, gather, load_scorer, lr_answerer, make_query
+from ..answer import (
+    ScorerModel,
+    feature_names,
+    gather,
+    load_answerer,
+    lr_answerer,
+    make_query,
+)
 from ..answer.candidates import BASE_FEATURES
 from ..answer.compose import cite, pick, spans
 from ..answer.policy import Scored, logit
@@ -283,14 +290,16 @@ def run(data: Path, results: Path, out: Path = MODEL_FILE) -> dict[str, Any]:
 
 
 def squad_report(data: Path, articles: Sequence[str] = ()) -> Report:
-    """The shipped scorer on ``articles`` of a SQuAD file, end to end: index, ask, judge.
-    (On its own training articles the figures are in-sample; ``run`` gives held-out ones.)"""
+    """The shipped answer stage on ``articles`` of a SQuAD file, end to end: index, ask,
+    judge. (On its own training articles the figures are in-sample; ``run`` and
+    ``sco-qa train-reader`` give held-out ones.)"""
     squad = load_squad(data, articles)
-    scorer = load_scorer()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = replace(open_engine(squad, Path(tmp)), answerer=lr_answerer(scorer))
+        engine = open_engine(squad, Path(tmp))
+        s = engine.settings
+        answerer = load_answerer(s.answer_model, s.model_cache_dir, s.model_threads)
+        engine = replace(engine, answerer=answerer)
         docs = engine.index.documents
-        report = evaluate_squad(
-            squad.questions, engine.ask, lambda d: docs[d].text, scorer.threshold
-        )
-    return replace(report, scorer=scorer.version)
+        threshold = answerer.policy.threshold
+        report = evaluate_squad(squad.questions, engine.ask, lambda d: docs[d].text, threshold)
+    return replace(report, scorer=answerer.version)
