@@ -262,6 +262,66 @@ def scorer_table() -> str:
     return table(header, rows) + note
 
 
+def reader_table() -> str:
+    """README: the reader against the answer scorer alone, on the grouped folds."""
+    data = load("reader")
+    gone = data["removed_article"]
+
+    def row(name: str, m: dict[str, Any], removed: str) -> list[Any]:
+        return [
+            name,
+            m["accuracy"],
+            m["first_sentence_holds"],
+            f"{m['unanswerable_refused_at_95']} ({m['unanswerable_refused']} at its threshold)",
+            removed,
+            f"{m['answerable_auc']} / {m['ece']}",
+            m["recall@5"],
+            f"{m['phrase_f1']} / {m['phrase_shown']}" if m["phrase_shown"] else "—",
+            f"{m['latency_p50_ms']} / {m['latency_p99_ms']} ms",
+        ]
+
+    header = [
+        "answer stage",
+        "accuracy",
+        "first sentence holds",
+        "near misses refused at 95 % answered",
+        "removed article refused",
+        "AUC / ECE",
+        "gold passage in first 5",
+        "phrase F1 / shown",
+        "ask p50 / p99",
+    ]
+    rows = [
+        row("answer scorer alone", data["baseline"], "—"),
+        row("**with the reader**", data["pooled"], f"{gone['refused']} ({gone['questions']})"),
+    ]
+    note = (
+        f"\nReader in use: `{data['reader_version']}`; folds: 3 of 6 articles each "
+        f"(the removed article: {gone['article']}).\n"
+    )
+    return table(header, rows) + note
+
+
+def reader_folds() -> str:
+    """README: the reader on each fold."""
+    data = load("reader")
+    rows = [
+        [
+            f"fold {fold}",
+            f"{m['questions']:g}",
+            m["accuracy"],
+            data["baseline_folds"][fold]["accuracy"],
+            m["first_sentence_holds"],
+            m["unanswerable_refused_at_95"],
+            m["answerable_auc"],
+        ]
+        for fold, m in data["folds"].items()
+    ]
+    header = ["held-out fold", "questions", "accuracy", "scorer alone", "first sentence",
+              "near misses refused at 95 %", "AUC"]  # fmt: skip
+    return table(header, rows)
+
+
 def squad_articles() -> str:
     """README: the chosen scorer on each held-out article."""
     data = load("scorer")
@@ -394,6 +454,8 @@ MAKERS: dict[str, Callable[[], str]] = {
     "evaluation": evaluation,
     "scorer": scorer_table,
     "squad": squad_articles,
+    "reader": reader_table,
+    "reader_folds": reader_folds,
     "switch": switch_table,
     "candidates": candidates_table,
     "health": health_line,

@@ -70,7 +70,7 @@ def test_best_span_is_the_likeliest_ordered_pair_inside_the_sentence() -> None:
     first, last, p = best_span(pair, start, end)
     assert (first, last) == (4, 6) and 0.5 < p <= 1.0
     feed = batch_arrays([pair, build_pair(words("q"), words("t"), words(""), words("a b"))])
-    assert feed["input_ids"].shape == (2, 8) and feed["attention_mask"][1].sum() == 7
+    assert feed["input_ids"].shape == (2, 8) and feed["attention_mask"][1].sum() == 8
 
 
 def test_reader_signals() -> None:

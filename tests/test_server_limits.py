@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import DATA
+from .conftest import DATA, ROOT
 from .live import free_port, wait_until
 
 pytestmark = pytest.mark.slow
@@ -149,6 +149,27 @@ def test_slow_and_oversized_requests_are_cut_off(tmp_path: Path) -> None:
                 r = client.post(f"{url}/ask", json={"question": "Where does work continue?"})
                 assert r.status_code == 200
         assert httpx.head(f"{url}/healthz").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_python_server_py_starts_the_guarded_server(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_KEEP_ALIVE_TIMEOUT": "1"}
+    cmd = [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--corpus",
+           str(DATA / "tricky"), "--index", str(tmp_path / "index")]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(url, "/readyz", proc, 120)
+        with socket.create_connection(("127.0.0.1", port)) as big:  # plain uvicorn: 200
+            big.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+                        + b"a" * 65536 + b"\r\n\r\n")  # fmt: skip
+            assert _read_all(big).startswith(b"HTTP/1.1 431")
+        with socket.create_connection(("127.0.0.1", port)) as idle:  # sends nothing
+            idle.settimeout(10)
+            assert idle.recv(1) == b""  # closed by the server
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from .pairs import LAYOUT, MAX_TOKENS
 from .policy import AnswerPolicy, LogisticPolicy, Pool, Scored, Scoring, SentenceScorer
 from .query import Query
 from .reader import FORMAT as READER_FORMAT
@@ -105,6 +106,11 @@ def default_model_file() -> Path:
 
 def load_cascade(meta: Mapping[str, Any], folder: Path, cache_dir: Path, threads: int) -> Answerer:
     """The reader described by ``meta`` (``reader.json``) over the shipped answer scorer."""
+    if meta.get("layout") != LAYOUT or meta.get("max_tokens") != MAX_TOKENS:
+        raise ModelError(
+            "the reader was trained on pairs laid out otherwise than this code builds them; "
+            "run `make train` to retrain it"
+        )
     weights = folder / str(meta["weights"])
     if not weights.is_file():
         raise ModelError(f"the reader's weights {weights} are missing; run `make train`")

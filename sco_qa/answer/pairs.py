@@ -1,8 +1,10 @@
 """Pure: a (question, candidate sentence) pair as the reader's token ids.
 
-The layout is ``[CLS] question [SEP] title : preceding sentence candidate [SEP]``. The
-candidate sentence is always kept whole (up to the budget); the preceding sentence is cut
-from its start, the question and the title from their end. Each candidate token keeps its
+The layout is ``[CLS] question [SEP] title: preceding sentence [SEP] candidate [SEP]``, the
+candidate alone in the second segment (token type 1), so the reader always knows which
+sentence it judges and which is only context. The candidate is kept whole (up to the
+budget); the preceding sentence is cut from its start, the question and the title from their
+end. Each candidate token keeps its
 character span inside the sentence, so a phrase the reader marks maps back to exact
 document offsets.
 """
@@ -22,6 +24,8 @@ MAX_TOKENS = 80
 QUESTION_TOKENS = 24
 TITLE_TOKENS = 8
 CLS, SEP, PAD = 101, 102, 0
+#: the layout's version, recorded with every trained reader (a new layout needs retraining)
+LAYOUT = 2
 
 
 class Encoding(Protocol):
@@ -65,7 +69,7 @@ def build_pair(
     """Assemble one pair from its pieces' encodings, within ``MAX_TOKENS``."""
     q = question.ids[:QUESTION_TOKENS]
     t = title.ids[:TITLE_TOKENS]
-    budget = MAX_TOKENS - 3 - len(q)  # [CLS] q [SEP] ... [SEP]
+    budget = MAX_TOKENS - 4 - len(q)  # [CLS] q [SEP] context [SEP] sentence [SEP]
     s_ids = sentence.ids[:budget]
     s_off = sentence.offsets[: len(s_ids)]
     room = budget - len(s_ids)
@@ -73,9 +77,9 @@ def build_pair(
     room -= len(t)
     p = previous.ids[max(0, len(previous.ids) - room) :] if room > 0 else []
     context = [*t, *p]
-    ids = (CLS, *q, SEP, *context, *s_ids, SEP)
-    types = (0,) * (len(q) + 2) + (1,) * (len(context) + len(s_ids) + 1)
-    first = len(q) + 2 + len(context)
+    ids = (CLS, *q, SEP, *context, SEP, *s_ids, SEP)
+    types = (0,) * (len(q) + len(context) + 3) + (1,) * (len(s_ids) + 1)
+    first = len(q) + len(context) + 3
     return PairInput(ids, types, first, tuple((int(a), int(b)) for a, b in s_off))
 
 

@@ -1,0 +1,95 @@
+"""The shipped reader, for real (ONNX Runtime, int8, exported from the stored tensors): it is
+the artifact its description records, it reads hand-written pairs the right way round, and
+every answer it helps give over the golden set cites exact slices (slow)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from sco_qa.answer import Cascade, load_answerer
+from sco_qa.answer.pairs import PairText
+from sco_qa.answer.reader import META_FILE, WEIGHTS_FILE
+from sco_qa.config import load_settings
+from sco_qa.engine import Engine
+from sco_qa.evaluation import load_golden
+from sco_qa.records import confidence_label
+
+from .conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+TITLE = "The Eurasian Economic Union:"
+UNION = [
+    "The union was founded by a treaty signed in Astana by three countries.",
+    "The EAEU came into force in January 2015.",
+    "Its commission, which carries out the day-to-day work of the union, sits in Moscow.",
+    "Armenia and Kyrgyzstan joined the union later that year.",
+]
+
+
+@pytest.fixture(scope="module")
+def reader():
+    settings = load_settings()
+    answerer = load_answerer(None, settings.model_cache_dir)
+    assert isinstance(answerer.scorer, Cascade)  # the reader is what ships
+    return answerer.scorer.reader
+
+
+def test_the_shipped_reader_is_the_artifact_its_description_records() -> None:
+    meta = json.loads(META_FILE.read_text())
+    raw = WEIGHTS_FILE.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == meta["weights_sha256"]
+    assert len(raw) <= 25 * 2**20
+    prov = meta["provenance"]
+    assert prov["questions"] == 7716 and len(prov["articles"]) == 18
+    assert prov["seed"] == 0 and "cpu" in prov["device"] and prov["data_sha256"]
+    assert meta["policy"]["names"] and 0 < meta["policy"]["threshold"] < 1
+
+
+def _ranked(reader, question: str) -> list[int]:
+    pairs = [PairText(question, TITLE, UNION[i - 1] if i else "", s) for i, s in enumerate(UNION)]
+    reads = reader.read(pairs, list(range(len(UNION))))
+    return [r.pos for r in sorted(reads, key=lambda r: -r.answer)], reads
+
+
+@pytest.mark.parametrize(
+    ("question", "best"),
+    [
+        ("When did the EAEU come into force?", 1),
+        ("Which body handles the routine daily administration of the bloc?", 2),
+        ("Which countries joined after the founding?", 3),
+        ("Where was the founding treaty signed?", 0),
+    ],
+)
+def test_the_reader_ranks_hand_written_pairs(reader, question: str, best: int) -> None:
+    order, _ = _ranked(reader, question)
+    assert order[0] == best, (question, order)
+
+
+def test_the_phrase_stands_inside_the_sentence(reader) -> None:
+    _, reads = _ranked(reader, "When did the EAEU come into force?")
+    a, b = reads[1].phrase
+    assert 0 <= a < b <= len(UNION[1])
+    assert "2015" in UNION[1][a:b]
+
+
+def test_every_golden_answer_cites_exact_slices(engine: Engine) -> None:
+    assert isinstance(engine.answerer.scorer, Cascade)
+    docs = engine.index.documents
+    items = load_golden(CORPUS / "golden.jsonl", list(docs.values()))
+    phrases = 0
+    for item in items:
+        answer = engine.ask(item.question)
+        assert answer.confidence_label == confidence_label(answer.confidence)
+        for c in answer.citations:
+            text = docs[c.doc_id].text
+            assert text[c.start : c.end] == c.quote
+            if c.phrase is not None:
+                phrases += 1
+                assert text[c.phrase.start : c.phrase.end] == c.phrase.text
+                assert c.start <= c.phrase.start < c.phrase.end <= c.end
+        starts = [(c.doc_id, c.start) for c in answer.citations]
+        assert starts == sorted(starts, key=lambda s: (list(docs).index(s[0]), s[1]))
+    assert phrases > 0  # the reader marks phrases on this corpus too
