@@ -37,10 +37,13 @@ check: lint test-fast
 eval: install
 	$(VENV)/sco-qa eval --report reports/
 
-# the answer scorer: trained on benchmarks/data (fixed seed), held-out figures in
-# benchmarks/results/scorer.json and squad/, then the golden set as a pure test
+# the learned parts, trained on benchmarks/data (fixed seed): the answer scorer (held-out
+# figures in benchmarks/results/scorer.json and squad/), then the reader over it (about an
+# hour on 2 cores, resumable: run again after a stop; figures in reader.json and reader/),
+# then the golden set as a pure test
 train: install
 	$(VENV)/sco-qa train
+	$(VENV)/sco-qa train-reader
 	$(VENV)/sco-qa eval --report benchmarks/results/golden/eval.json
 	$(VENV)/python benchmarks/tables.py
 

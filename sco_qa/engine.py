@@ -140,6 +140,12 @@ class Engine:
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
         return replace(self, index=index, table=table)
 
+    def warm(self) -> None:
+        """Load what the first question would wait for: the question encoder's session and
+        the answer stage's models (the reader's ONNX export, the first time)."""
+        self.embedder.embed_query("warm up")
+        self.answerer.scorer.warm()
+
     @property
     def threshold(self) -> float:
         """The refusal threshold in force: the setting, or else the scorer's own."""

@@ -129,6 +129,9 @@ def test_a_shown_phrase_is_an_exact_slice_inside_its_quote() -> None:
 class FakeReader:
     """The reader's protocol: a candidate holding a question word scores high."""
 
+    def warm(self) -> None:
+        """Nothing to load."""
+
     def read(self, pairs: list[PairText], positions: list[int]) -> list[Read]:
         out = []
         for p, pos in zip(pairs, positions, strict=True):

@@ -62,6 +62,10 @@ class Cascade:
     version: str
     candidates: int = READ_CANDIDATES
 
+    def warm(self) -> None:
+        """Export the reader (the first time) and open its session."""
+        self.reader.warm()
+
     def score(self, query: Query, pool: Pool) -> Scoring:
         """The reader's candidates best first by its probability, with its signals."""
         proposed = self.first.score(query, pool)

@@ -70,6 +70,10 @@ class SentenceScorer(Protocol):
         """The pool's candidates, best first, with question-level signals."""
         ...
 
+    def warm(self) -> None:
+        """Load whatever the first ``score`` would wait for."""
+        ...
+
 
 class AnswerPolicy(Protocol):
     """Decides from a scoring how sure the answer is and what to quote."""

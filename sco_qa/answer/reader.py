@@ -184,6 +184,10 @@ class OnnxReader:
                 )
             return self._session
 
+    def warm(self) -> None:
+        """Export (the first time) and open the session now."""
+        self._open()
+
     def __call__(self, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         """The reader's raw outputs (pair logits, start logits, end logits)."""
         out = self._open().run(list(OUTPUTS), feed)

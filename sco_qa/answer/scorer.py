@@ -71,6 +71,9 @@ class ScorerModel:
         """Calibrated probability that the answer built from ``ranked`` holds the answer."""
         return self.policy().confidence(self.scoring(ranked))
 
+    def warm(self) -> None:
+        """Nothing to load: the weights are in memory."""
+
     def score(self, query: Query, pool: Pool) -> Scoring:
         """Every candidate of the pool with its probability, best first."""
         ranked = score_sentences(pool.table, query, pool.vector, pool.hits, pool.terms, self)

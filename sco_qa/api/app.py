@@ -90,7 +90,7 @@ class EngineHolder:
         remove_unfinished_builds(settings.index_dir)
         try:
             engine = self._open(settings)
-            engine.embedder.embed_query("warm up")
+            engine.warm()
             self.engine = engine
             log.info("index loaded from %s", engine.index.path)
         except Exception as exc:  # whatever it was, /readyz must say it, not "loading"

@@ -270,6 +270,8 @@ def run(data: Path, results: Path, out: Path = MODEL_FILE) -> dict[str, Any]:
             "questions": len(squad.questions),
             "variant": chosen,
             "seed": SEED,
+            "pool": engine.settings.answer_pool,
+            "embedder": engine.embedder.name,
             "command": "make train (sco-qa train)",
             "scikit_learn": sklearn_version,
         }
