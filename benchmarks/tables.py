@@ -296,7 +296,8 @@ def reader_table() -> str:
         row("**with the reader**", data["pooled"], f"{gone['refused']} ({gone['questions']})"),
     ]
     note = (
-        f"\nReader in use: `{data['reader_version']}`; folds: 3 of 6 articles each "
+        f"\nReader measured: `{data['reader_version']}` (opt-in: `SCO_QA_ANSWER_MODEL=reader`); "
+        f"folds: 3 of 6 articles each "
         f"(the removed article: {gone['article']}).\n"
     )
     return table(header, rows) + note
@@ -444,6 +445,24 @@ def memory_line() -> str:
     )
 
 
+def hostile_line() -> str:
+    """README: what the bombs and 2,000 idle sockets cost a real server."""
+    r = load("hostile_inputs")
+    bombs = ", ".join(
+        f"{b['file']} ({b['bytes'] / 2**20:.1f} MB): {b['status']} in {b['seconds']} s"
+        for b in r["bombs"]
+    )
+    worst = max(b["server_peak_mb"] for b in r["bombs"])
+    idle, free = r["with_2000_idle_sockets"], r["no_idle_sockets"]
+    return (
+        f"Hostile inputs (`benchmarks/hostile_inputs.py`, {_when('hostile_inputs')}): {bombs}; "
+        f"the server's peak memory {worst} MB (before: {r['server_peak_mb_before']} MB). With "
+        f"2,000 idle sockets held open, `/healthz` p50 {idle['healthz']['p50']} ms, p99 "
+        f"{idle['healthz']['p99']} ms (none held: {free['healthz']['p50']} / "
+        f"{free['healthz']['p99']} ms) and `/ask` p50 {idle['ask']['p50']} ms.\n"
+    )
+
+
 MAKERS: dict[str, Callable[[], str]] = {
     "performance": performance,
     "time": time_table,
@@ -462,6 +481,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "build": build_line,
     "interfaces": interfaces_table,
     "memory": memory_line,
+    "hostile": hostile_line,
 }
 
 

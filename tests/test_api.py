@@ -322,7 +322,7 @@ def test_eval_against_the_running_server(base: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "eval.json").read_text())
     assert report["metrics"]["faithfulness"] == 1.0  # checked against /documents/{id}
-    assert report["metrics"]["accuracy"] >= 0.86  # the floor of tests/test_evaluation.py
+    assert report["metrics"]["accuracy"] >= 0.84  # the floor of tests/test_evaluation.py
 
 
 def test_site_favicon_and_skipped_files(base: str, tmp_path: Path) -> None:

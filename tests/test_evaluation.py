@@ -26,14 +26,14 @@ GOLDEN = CORPUS / "golden.jsonl"
 # Regression floors a little under the values measured with the trained scorer (README,
 # "Evaluation"); the golden set is a test, never training data. Faithfulness is exact.
 FLOORS = {
-    "accuracy": 0.86,
+    "accuracy": 0.84,
     "citation_support": 0.90,
     "recall@1": 0.85,
     "recall@5": 0.97,
     "mrr@10": 0.90,
-    "unanswerable_refused": 0.55,
+    "unanswerable_refused": 0.50,
 }
-CEILINGS = {"answerable_refused": 0.06, "median_answer_chars": 300}
+CEILINGS = {"answerable_refused": 0.08, "median_answer_chars": 300}
 
 
 def _outcome(i: str, answerable: bool, answered: bool, correct: bool, rank, conf: float):

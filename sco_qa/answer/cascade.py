@@ -103,9 +103,14 @@ def lr_answerer(model: ScorerModel) -> Answerer:
     return Answerer(model, model.policy())
 
 
+#: the shipped models by name, for SCO_QA_ANSWER_MODEL
+SHIPPED = {"scorer": MODEL_FILE, "reader": META_FILE}
+
+
 def default_model_file() -> Path:
-    """The reader's description when it ships, else the answer scorer's."""
-    return META_FILE if META_FILE.is_file() else MODEL_FILE
+    """The answer scorer alone: on held-out articles it chooses the answering sentence more
+    often than the reader does so far (README "The reader"); the reader is opt-in."""
+    return MODEL_FILE
 
 
 def load_cascade(meta: Mapping[str, Any], folder: Path, cache_dir: Path, threads: int) -> Answerer:
@@ -138,7 +143,7 @@ def load_cascade(meta: Mapping[str, Any], folder: Path, cache_dir: Path, threads
 def load_answerer(path: Path | None, cache_dir: Path, threads: int = 0) -> Answerer:
     """The answer stage described by ``path`` (default: the shipped one), chosen by the
     format its file names."""
-    path = path or default_model_file()
+    path = SHIPPED.get(str(path), path) if path is not None else default_model_file()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         fmt = data.get("format")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embedding.base import model_path, no_telemetry
+from ..embedding.base import model_path, no_telemetry, quiet_root
 from ..errors import ModelError
 from ..records import Document
 from .features import SentenceTable, same_paragraph
@@ -133,7 +133,8 @@ def export_onnx(weights: Path, frozen: int, target: Path) -> None:
         )
     q = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        quantize_dynamic(str(tmp), str(q), weight_type=QuantType.QInt8, per_channel=True)
+        with quiet_root():
+            quantize_dynamic(str(tmp), str(q), weight_type=QuantType.QInt8, per_channel=True)
         os.replace(q, target)
     finally:
         tmp.unlink(missing_ok=True)

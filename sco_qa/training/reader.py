@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..answer.cascade import READ_CANDIDATES
 from ..answer.pairs import PairInput, batch_arrays, encode_pairs, token_span
 from ..answer.reader import pair_text, tokenizer
 from ..answer.reader_net import FROZEN_LAYERS, build_net, save_weights
@@ -41,8 +42,8 @@ from ..evaluation.squad import SquadQuestion
 from ..records import Sentence
 
 log = logging.getLogger(__name__)
-#: sentences the reader reads per question (latency: README "the reader")
-CANDIDATES = 6
+#: sentences the reader reads per question: as many in training as in serving
+CANDIDATES = READ_CANDIDATES
 SEED = 0
 CHECKPOINT_EVERY = 50
 
