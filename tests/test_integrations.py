@@ -280,7 +280,7 @@ def test_metrics_count_what_was_served(engine: Engine, tmp_path: Path) -> None:
     info = next(k for k in got if k[0] == "sco_qa_index_info")
     labels = dict(info[1])
     assert labels["build"] == current_build(engine.settings.index_dir).name
-    assert labels["backend"] == "onnx-int8" and labels["answer_scorer"] == engine.scorer.version
+    assert labels["backend"] == "onnx-int8" and labels["answer_scorer"] == engine.answerer.version
     assert value("sco_qa_documents") == 1 and value("sco_qa_index_ready") == 1
 
 

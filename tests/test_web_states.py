@@ -88,19 +88,36 @@ def test_a_refusal_clears_the_highlight_and_lists_the_closest_passages(browser, 
 
 
 def test_several_quotes_stand_apart_in_document_order(browser, base) -> None:
-    question = "What transport plans did the Kazakh leader put forward?"
-    answer = httpx.post(f"{base}/ask", json={"question": question}).json()
+    answer = httpx.post(f"{base}/ask", json={"question": ANSWERED}).json()
+    assert answer["answered"]
+    first = answer["citations"][0]
+    other = next(
+        h for h in httpx.get(f"{base}/search", params={"q": "the SCO summit", "k": 10}).json()[
+            "hits"] if h["end"] <= first["start"] or h["start"] >= first["end"]
+    )  # fmt: skip
+    second = {**first, "start": other["start"], "end": other["start"] + 80,
+              "quote": other["text"][:80], "section": other["section"], "score": 0.1,
+              "paragraph": other["paragraph"], "phrase": None}  # fmt: skip
+    cites = sorted([first, second], key=lambda c: c["start"])  # as the server orders them
+    for n, c in enumerate(cites, start=1):
+        c["n"] = n
+    answer["citations"] = cites
     context, pg = open_page(browser, base)
-    ask(pg, question)
+    pg.route("**/ask", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                   body=json.dumps(answer)))  # fmt: skip
+    ask(pg, ANSWERED)
     blocks = pg.locator(".msg.answer").last.locator("blockquote")
-    assert blocks.count() == len(answer["citations"])
-    starts = [int(blocks.nth(i).get_attribute("data-start")) for i in range(blocks.count())]
-    assert starts == sorted(starts)  # one document: its order
-    numbers = [blocks.nth(i).get_attribute("data-n") for i in range(blocks.count())]
-    assert numbers == [str(n) for n in range(1, len(numbers) + 1)]
+    assert blocks.count() == 2
+    starts = [int(blocks.nth(i).get_attribute("data-start")) for i in range(2)]
+    assert starts == sorted(starts)  # separate blocks, in document order
+    assert [blocks.nth(i).get_attribute("data-n") for i in range(2)] == ["1", "2"]
+    assert blocks.nth(1).locator(".quote").inner_text() == cites[1]["quote"]
     sources = pg.locator(".msg.answer").last.locator(".cite-doc")
-    assert sources.count() == 1  # the document named once
+    assert sources.count() == 1  # the document named once, then each place
+    assert pg.locator(".msg.answer").last.locator(".source-link").count() == 2
     assert "Introduction" not in pg.locator(".msg.answer").last.inner_text()
+    best = pg.locator(".msg.answer .best")  # the best quote is highlighted, wherever it stands
+    assert best.get_attribute("data-start") == str(first["start"])
     context.close()
 
 
