@@ -17,7 +17,15 @@ from typing import Any
 
 from ..errors import ModelError
 from .pairs import LAYOUT, MAX_TOKENS
-from .policy import AnswerPolicy, LogisticPolicy, Pool, Scored, Scoring, SentenceScorer
+from .policy import (
+    AnswerPolicy,
+    LogisticPolicy,
+    Pool,
+    Scored,
+    Scoring,
+    SentenceScorer,
+    sigmoid,
+)
 from .query import Query
 from .reader import FORMAT as READER_FORMAT
 from .reader import META_FILE, OnnxReader, artifact_hash, pair_text
@@ -28,10 +36,6 @@ from .scorer import MODEL_FILE, ScorerModel, load_scorer
 READ_CANDIDATES = 6
 #: the signals the reader's policy may read (see ``reader_signals``)
 READER_SIGNALS = ("answer_1", "answer_2", "null", "p_null", "first_1")
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-min(max(x, -30.0), 30.0)))
 
 
 def reader_signals(answers: list[float], nulls: list[float], first: float) -> dict[str, float]:
@@ -75,7 +79,7 @@ class Cascade:
         texts = [pair_text(pool.table, pool.titles, query.search_text, s.pos) for s in top]
         reads = self.reader.read(texts, [s.pos for s in top])
         ranked = [
-            Scored(s.pos, _sigmoid(r.answer), s.with_antecedent, (*r.phrase, r.phrase_p))
+            Scored(s.pos, sigmoid(r.answer), s.with_antecedent, (*r.phrase, r.phrase_p))
             for s, r in zip(top, reads, strict=True)
         ]
         ranked.sort(key=lambda s: (-s.score, s.pos))
@@ -134,7 +138,7 @@ def load_cascade(meta: Mapping[str, Any], folder: Path, cache_dir: Path, threads
             "the reader was trained over another answer scorer than the one shipped; "
             "run `make train` to retrain both"
         )
-    reader = OnnxReader(weights, int(meta["frozen_layers"]), cache_dir, threads)
+    reader = OnnxReader(weights, int(meta["frozen_layers"]), cache_dir, threads, digest)
     cascade = Cascade(first, reader, dict(meta["provenance"]), reader.version,
                       int(meta["candidates"]))  # fmt: skip
     return Answerer(cascade, LogisticPolicy.from_json(meta["policy"]))

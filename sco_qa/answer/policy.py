@@ -97,7 +97,8 @@ class AnswerPolicy(Protocol):
         ...
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
+    """The logistic function, clipped so that it never overflows."""
     return 1.0 / (1.0 + math.exp(-min(max(x, -30.0), 30.0)))
 
 
@@ -126,14 +127,14 @@ class LogisticPolicy:
                 f"the answer policy reads a signal the scorer does not give ({exc}); "
                 "run `make train` to retrain both"
             ) from None
-        return _sigmoid(z + self.intercept)
+        return sigmoid(z + self.intercept)
 
     def phrase_probability(self, probability: float) -> float:
         """Calibrated probability that a phrase of this raw probability is right."""
         if self.phrase is None:
             return 0.0
         a, b = self.phrase
-        return _sigmoid(a * math.log(max(probability, 1e-9)) + b)
+        return sigmoid(a * math.log(max(probability, 1e-9)) + b)
 
     def shows_phrase(self, probability: float) -> bool:
         """A phrase is shown when its calibrated probability clears the threshold."""

@@ -144,18 +144,21 @@ def export_onnx(weights: Path, frozen: int, target: Path) -> None:
 class OnnxReader:
     """The reader in ONNX Runtime (int8), loaded once per process."""
 
-    def __init__(self, weights: Path, frozen: int, cache_dir: Path, threads: int = 0) -> None:
+    def __init__(
+        self, weights: Path, frozen: int, cache_dir: Path, threads: int = 0, digest: str = ""
+    ) -> None:
         self._weights = weights
+        self._digest = digest or artifact_hash(weights)  # the 10 MB file is hashed once
         self._frozen = frozen
         self._cache_dir = cache_dir
         self._threads = threads
         self._lock = threading.Lock()
         self._session: Any = None
-        self.version = "reader-" + artifact_hash(weights)[:12]
+        self.version = "reader-" + self._digest[:12]
 
     def onnx_path(self) -> Path:
         """The cached int8 model for these weights, exported on first use."""
-        folder = self._cache_dir / f"reader-{artifact_hash(self._weights)[:16]}"
+        folder = self._cache_dir / f"reader-{self._digest[:16]}"
         target = folder / "reader.int8.onnx"
         if not target.is_file():
             folder.mkdir(parents=True, exist_ok=True)
