@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .config import Settings
 from .records import Block, Chunk, Document, Sentence
 
 _BLANK_LINES = re.compile(r"\n[ \t\u00a0]*\n")
@@ -16,10 +17,10 @@ _HEADING_END = (".", ",", ";", ":", '"', "”", "’", ")")
 
 @dataclass(frozen=True)
 class ChunkingParams:
-    """How passages are cut; stored in the index manifest."""
+    """How passages are cut; stored in the index manifest (defaults: the settings')."""
 
-    max_chars: int = 700
-    overlap: int = 1
+    max_chars: int = Settings.model_fields["passage_max_chars"].default
+    overlap: int = Settings.model_fields["passage_overlap"].default
 
 
 @lru_cache(maxsize=1)

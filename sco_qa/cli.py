@@ -9,7 +9,6 @@ import signal
 import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,14 +17,14 @@ from typing import Any
 
 from . import training
 from .answer import MODEL_FILE, load_answerer
-from .api.app import EngineHolder
+from .api.holder import Collections
 from .api.mcp_server import build_mcp
 from .api.protocol import GuardedHttpToolsProtocol
 from .api.schemas import AnswerOut, PassageOut, TurnIn
 from .config import Settings, load_settings, package_version
 from .corpus import load_corpus, read_corpus
 from .embedding import load_embedder, model_path
-from .engine import Engine, chunking_params
+from .engine import Engine
 from .errors import ScoQaError
 from .evaluation import (
     MIN_CALIBRATION_ANSWERABLE,
@@ -44,7 +43,10 @@ from .evaluation import (
     write_reports,
 )
 from .index import (
+    Collection,
+    build_bytes,
     build_index,
+    collections_of,
     current_build,
     read_manifest,
     rebuild_reason,
@@ -102,6 +104,12 @@ def _subparser(sub: Any, name: str) -> argparse.ArgumentParser:
     )
     p.add_argument("--corpus", type=Path, help="documents folder (SCO_QA_CORPUS_DIR; corpus/)")
     p.add_argument("--index", type=Path, help="index folder (SCO_QA_INDEX_DIR; index/)")
+    p.add_argument(
+        "--collection",
+        metavar="NAME",
+        help="which collection (SCO_QA_COLLECTIONS; default: the first)"
+        + (": serve only this one" if name in ("serve", "mcp") else ""),
+    )
     return p
 
 
@@ -130,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmds["index"].add_argument(
         "--no-wait", action="store_true", help="fail if another build is running, not wait"
+    )
+    cmds["index"].add_argument(
+        "--full", action="store_true", help="embed every text anew, reusing nothing"
     )
     cmds["status"].add_argument("--json", action="store_true", help="print JSON, for programs")
     ev = cmds["eval"]
@@ -179,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, with the command line's choices on top."""
     names = {"corpus": "corpus_dir", "index": "index_dir", "host": "host", "port": "port"}
-    names["workers"] = "workers"
+    names |= {"workers": "workers", "collection": "collection"}
     overrides = {f: getattr(args, a) for a, f in names.items() if getattr(args, a, None)}
     return load_settings(**overrides)
 
@@ -211,34 +222,43 @@ def _print_skipped(skipped: Sequence[Skipped]) -> None:
         print(f"  skipped {s.path}: {s.reason}")
 
 
+def chosen(args: argparse.Namespace, settings: Settings) -> Collection:
+    """The collection a command works on (``--collection``; the default one otherwise)."""
+    return collections_of(settings)[0]
+
+
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    """Build the index and say what went in and what did not."""
-    corpus = read_corpus(settings.corpus_dir, settings.max_file_bytes)
+    """Build the index and say what went in, what did not, and what was embedded anew."""
+    spec = chosen(args, settings).spec
+    corpus = read_corpus(spec.corpus_dir, spec.max_file_bytes)
     if args.strict and corpus.skipped:
         _print_skipped(corpus.skipped)
         raise ScoQaError(
-            f"{plural(len(corpus.skipped), 'file')} of {settings.corpus_dir} cannot be indexed "
+            f"{plural(len(corpus.skipped), 'file')} of {spec.corpus_dir} cannot be indexed "
             "(--strict): fix or remove them"
         )
+    scorer = load_answerer(settings.answer_model, settings.model_cache_dir).version
     report = build_index(
-        settings.corpus_dir,
-        settings.index_dir,
+        spec.with_scorer(scorer),
         load_embedder(settings),
-        chunking_params(settings),
-        settings.ann_threshold,
-        corpus,
-        scorer=load_answerer(settings.answer_model, settings.model_cache_dir).version,
-        keep=settings.keep_builds,
+        corpus=corpus,
+        full=args.full,
         wait=not args.no_wait,
+        progress=lambda m: print(f"  {m}", flush=True),
     )
     for path in report.files:
-        print(f"  indexed {Path(path).relative_to(settings.corpus_dir)}")
+        print(f"  indexed {Path(path).relative_to(spec.corpus_dir)}")
     _print_skipped(report.skipped)
     print(
         f"indexed {plural(report.documents, 'document')} "
         f"({plural(len(report.skipped), 'file skipped', 'files skipped')}): "
         f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
         f"→ {report.path}"
+    )
+    why = f" ({report.full_reason})" if report.full_reason else ""
+    print(
+        f"reused the vectors of {report.reused:,} of {report.texts:,} texts{why}; embedded "
+        f"{plural(report.embedded, 'new text')} (each distinct text once)"
     )
     if report.truncated:
         print(
@@ -250,16 +270,12 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     """Point the index at the build before the live one."""
-    before = current_build(settings.index_dir).name
-    now = rollback(settings.index_dir)
+    spec = chosen(args, settings).spec
+    before = current_build(spec.index_dir).name
+    now = rollback(spec.index_dir)
     print(f"rolled back from {before} to {now.name}; a running server switches by itself")
-    reason = rebuild_reason(
-        settings.index_dir,
-        read_corpus(settings.corpus_dir, settings.max_file_bytes),
-        settings.corpus_dir,
-        chunking_params(settings),
-    )
-    if reason and settings.auto_rebuild:
+    reason = rebuild_reason(spec, read_corpus(spec.corpus_dir, spec.max_file_bytes))
+    if reason and spec.auto_rebuild:
         print(
             f"note: that build is stale ({reason}); a server that restarts would rebuild it: "
             "set SCO_QA_AUTO_REBUILD=false to keep serving it"
@@ -269,31 +285,35 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Say what the live index holds, what it skipped, and whether it is current."""
-    folder = current_build(settings.index_dir)
+    spec = chosen(args, settings).spec
+    folder = current_build(spec.index_dir)
     m = read_manifest(folder)
-    corpus = read_corpus(settings.corpus_dir, settings.max_file_bytes)
-    reason = rebuild_reason(
-        settings.index_dir, corpus, settings.corpus_dir, chunking_params(settings)
-    )
+    corpus = read_corpus(spec.corpus_dir, spec.max_file_bytes)
+    reason = rebuild_reason(spec, corpus)
+    memory = build_bytes(folder)
     if args.json:
-        print_json({"build": folder.name, **m, "current": reason is None, "stale": reason})
+        print_json(
+            {"build": folder.name, "collection": spec.collection, **m.model_dump(),
+             "current": reason is None, "stale": reason, "memory_bytes": memory}
+        )  # fmt: skip
         return 0
-    counts = m["counts"]
-    print(f"index {folder} built {m['built_at']}, answer scorer {m.get('answer_scorer') or '-'}")
+    counts = m.counts
+    print(f"index {folder} built {m.built_at}, answer scorer {m.answer_scorer or '-'}")
     print(
-        f"{counts['documents']} documents, {counts['passages']} passages, "
-        f"{counts['sentences']} sentences"
+        f"{counts.documents} documents, {counts.passages} passages, {counts.sentences} "
+        f"sentences; about {memory / 2**20:.1f} MiB in memory when loaded"
     )
-    for doc_id, info in m["corpus"].get("files", {}).items():
+    for doc_id, info in m.corpus.files.items():
         print(f"  {doc_id}: {info['title']}")
-    _print_skipped([Skipped(**s) for s in m["corpus"].get("skipped", [])])
+    _print_skipped([Skipped(**s) for s in m.corpus.skipped])
     print("current with the corpus" if reason is None else f"stale: {reason}")
     return 0
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """Print the ranked passages."""
-    hits = Engine.open(settings).search(args.question, args.k)
+    c = chosen(args, settings)
+    hits = Engine.open(c.settings, spec=c.spec).search(args.question, args.k)
     if args.json:
         print_json({"hits": [PassageOut.model_validate(h).model_dump() for h in hits]})
         return 0
@@ -319,7 +339,9 @@ def _history(path: Path | None) -> list[Turn]:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Print the answer (each quote once, with its marker) and where each quote stands."""
-    answer = Engine.open(settings).ask(args.question, args.k, _history(args.history))
+    coll = chosen(args, settings)
+    engine = Engine.open(coll.settings, spec=coll.spec)
+    answer = engine.ask(args.question, args.k, _history(args.history))
     if args.json:
         print_json(AnswerOut.model_validate(answer).model_dump())
         return 0
@@ -386,6 +408,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         _print_failures(report)
         print(f"{len(report.outcomes)} questions; wrote " + ", ".join(str(p) for p in paths))
         return 0
+    c = chosen(args, settings)
+    settings = c.settings
     golden = args.golden or settings.corpus_dir / "golden.jsonl"
     items = load_golden(golden, load_corpus(settings.corpus_dir))
     if args.calibrate:
@@ -402,7 +426,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         remote = RemoteEngine(args.url, key)
         report = evaluate(items, remote.ask, remote.text_of, None)
     else:
-        engine = Engine.open(settings)
+        engine = Engine.open(settings, spec=c.spec)
         docs = engine.index.documents
         report = evaluate(items, engine.ask, lambda d: docs[d].text, engine.threshold)
         report = replace(report, scorer=engine.answerer.version)
@@ -502,8 +526,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"port {settings.port} on {settings.host} is in use: pick another with "
             f"--port or SCO_QA_PORT (e.g. SCO_QA_PORT={settings.port + 1} make run)"
         )
-    if not Path(settings.corpus_dir).is_dir():
-        raise ScoQaError(f"corpus folder {settings.corpus_dir} does not exist; pass --corpus DIR")
+    served = collections_of(settings)
+    _check_folders(served)
     model_path()  # fail now, clearly, if the model is missing
     load_answerer(settings.answer_model, settings.model_cache_dir)  # and the answer stage
     # no build here: the server listens at once and builds a missing or stale index behind
@@ -515,9 +539,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.workers > 1:
         metrics_folder()
     if args.watch:
-        CorpusWatcher(settings).start()
+        for c in served:
+            CorpusWatcher(c.settings, c.spec).start()
     os.environ["SCO_QA_CORPUS_DIR"] = str(Path(settings.corpus_dir).resolve())
     os.environ["SCO_QA_INDEX_DIR"] = str(Path(settings.index_dir).resolve())
+    if settings.collection:
+        os.environ["SCO_QA_COLLECTION"] = settings.collection
     url = f"http://{settings.host}:{settings.port}/"
     print(f"sco-qa: chat page and API at {url} (API docs at {url}docs)", flush=True)
     # uvicorn re-raises SIGTERM once it has shut down gracefully; a requested stop is a clean
@@ -559,20 +586,31 @@ def metrics_folder() -> Path:
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the MCP server over stdin/stdout. The index loads (or builds) in the background
     while the client connects; a tool called before it is ready waits for it."""
-    if not Path(settings.corpus_dir).is_dir():
-        raise ScoQaError(f"corpus folder {settings.corpus_dir} does not exist; pass --corpus DIR")
-    model_path()  # fail now, clearly, if the model is missing
-    holder = EngineHolder()
     stay = settings.model_copy(update={"exit_after_load_failure": 0})  # tools tell the error
-    threading.Thread(target=holder.load, args=(stay,), daemon=True).start()
+    served = Collections.of(stay)
+    _check_folders([c.collection for c in served])
+    model_path()  # fail now, clearly, if the model is missing
+    served.start(lazy=settings.load_collections == "lazy")
 
-    def engine() -> Engine:
-        holder.ready.wait()
-        return holder.get()
+    def resolve(name: str | None, request: object) -> tuple[str, Engine]:
+        c = served.get(name)
+        c.holder.start()
+        c.holder.ready.wait()
+        return c.collection.name, c.holder.get()
 
-    build_mcp(engine).run("stdio")
-    holder.stop.set()
+    build_mcp(resolve, lambda: [c.holder.state() for c in served]).run("stdio")
+    served.stop()
     return 0
+
+
+def _check_folders(collections: Sequence[Collection]) -> None:
+    """Every collection's corpus folder exists; a ScoQaError names the first that does not."""
+    for c in collections:
+        if not Path(c.spec.corpus_dir).is_dir():
+            which = "" if len(collections) == 1 else f" (collection {c.name})"
+            raise ScoQaError(
+                f"corpus folder {c.spec.corpus_dir}{which} does not exist; pass --corpus DIR"
+            )
 
 
 COMMANDS = {

@@ -25,6 +25,21 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+    collections: str | None = Field(
+        None,
+        description="several corpora served at once, as NAME=FOLDER pairs (comma-separated, "
+        "e.g. hr=/data/hr,eng=/data/eng); the first is the default; each one's index is in "
+        "SCO_QA_INDEX_DIR/NAME/",
+    )
+    collections_file: Path | None = Field(
+        None, description="a TOML file of collections: name → folder, title, settings"
+    )
+    collection: str | None = Field(
+        None, description="serve or use only this collection (the CLI's --collection)"
+    )
+    load_collections: Literal["start", "lazy"] = Field(
+        "start", description="load every collection at start, or each at its first question"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)

@@ -28,20 +28,13 @@ from .answer import (
     rerank,
 )
 from .answer.reader import Titles
-from .chunking import ChunkingParams
 from .config import MAX_K, Settings
-from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
 from .errors import QuestionError
-from .index import Index, load_index, open_index
+from .index import Index, IndexSpec, load_index, open_index
 from .records import Answer, Hit, Turn
 from .retrieval import lexical_match
 from .retrieval import search as hybrid_search
-
-
-def chunking_params(settings: Settings) -> ChunkingParams:
-    """The chunking parameters the settings ask for."""
-    return ChunkingParams(settings.passage_max_chars, settings.passage_overlap)
 
 
 def check_k(k: object, default: int) -> int:
@@ -86,57 +79,52 @@ class Engine:
     index: Index
     table: SentenceTable
     answerer: Answerer
+    spec: IndexSpec
 
     @classmethod
     def open(
         cls,
         settings: Settings,
         embedder: Embedder | None = None,
+        *,
+        spec: IndexSpec | None = None,
         rebuild: bool | None = None,
         answerer: Answerer | ScorerModel | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> Engine:
-        """Load the model, the index (building or rebuilding it where allowed) and the answer
-        stage (the shipped one unless another is given)."""
+        """Load the model, the index of ``spec`` (by default the settings' one folder),
+        building or rebuilding it where allowed, and the answer stage (the shipped one
+        unless another is given)."""
         emb = embedder or load_embedder(settings)
         if isinstance(answerer, ScorerModel):
             answerer = lr_answerer(answerer)
         answerer = answerer or load_answerer(
             settings.answer_model, settings.model_cache_dir, settings.model_threads
         )
-        allow = settings.auto_rebuild if rebuild is None else rebuild
-        index = open_index(
-            settings.corpus_dir,
-            settings.index_dir,
-            emb,
-            chunking_params(settings),
-            allow,
-            settings.ann_threshold,
-            answerer.version,
-            read_corpus(settings.corpus_dir, settings.max_file_bytes),
-            settings.keep_builds,
-            progress,
-        )
+        spec = (spec or IndexSpec.from_settings(settings)).with_scorer(answerer.version)
+        index = open_index(spec, emb, rebuild=rebuild, progress=progress)
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
-        return cls(settings, emb, index, table, answerer)
+        return cls(settings, emb, index, table, answerer, spec)
 
     @classmethod
-    def open_live(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
+    def open_live(
+        cls, settings: Settings, embedder: Embedder | None = None, *, spec: IndexSpec | None = None
+    ) -> Engine:
         """The engine on the live build as it was built, whatever the corpus folder holds
         now (what a server serves when the corpus cannot be rebuilt)."""
         emb = embedder or load_embedder(settings)
         answerer = load_answerer(
             settings.answer_model, settings.model_cache_dir, settings.model_threads
         )
-        index = load_index(settings.corpus_dir, settings.index_dir, emb, check_corpus=False)
+        spec = (spec or IndexSpec.from_settings(settings)).with_scorer(answerer.version)
+        index = load_index(spec, emb, check_corpus=False)
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
-        return cls(settings, emb, index, table, answerer)
+        return cls(settings, emb, index, table, answerer, spec)
 
     def reloaded(self) -> Engine:
         """The same engine on the build the index's ``CURRENT`` now names, served as it was
         built (its documents stored with it), whatever the corpus folder holds."""
-        s = self.settings
-        index = load_index(s.corpus_dir, s.index_dir, self.embedder, check_corpus=False)
+        index = load_index(self.spec, self.embedder, check_corpus=False)
         table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
         return replace(self, index=index, table=table)
 
@@ -198,7 +186,7 @@ class Engine:
         code runs several times slower (docs/scaling.md).
         """
         s = self.settings
-        pool = max(k, s.answer_pool)
+        pool = max(k, self.spec.answer_pool)
         words = lexical_match(self.index, query.search_text, max(s.candidates, pool))
         terms = self.index.lexical.query_tokens(query.topic_text)
         t0 = time.perf_counter()
@@ -210,7 +198,7 @@ class Engine:
     def _rank(self, query: Query, k: int) -> _Ranked:
         """Retrieval, sentence scoring and the re-ranking of passages by their best sentence."""
         got = self.retrieve(query, k)
-        hits = got.hits[: self.settings.answer_pool]
+        hits = got.hits[: self.spec.answer_pool]
         pool = Pool(self.table, Titles(self.index.documents), got.vector, hits, got.terms)
         scoring = self.answerer.scorer.score(query, pool)
         reranked = rerank(self.table, got.hits, scoring.ranked)

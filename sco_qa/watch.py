@@ -14,9 +14,8 @@ from .answer import load_answerer
 from .config import Settings
 from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
-from .engine import chunking_params
 from .errors import ScoQaError
-from .index import build_index, rebuild_reason
+from .index import IndexSpec, build_index, rebuild_reason
 from .text import plural
 
 log = logging.getLogger(__name__)
@@ -41,8 +40,9 @@ class CorpusWatcher:
     """Looks at the corpus every ``watch_interval`` seconds; after a change that has held
     still for one more look, rebuilds the index if its documents changed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, spec: IndexSpec | None = None) -> None:
         self.settings = settings
+        self.spec = spec or IndexSpec.from_settings(settings)
         self.stop = threading.Event()
         self.builds = 0
         self.failures = 0
@@ -59,36 +59,30 @@ class CorpusWatcher:
 
     def rebuild(self) -> None:
         """Build the index now if the corpus differs from the live build."""
-        s = self.settings
+        spec = self.spec
         try:
-            corpus = read_corpus(s.corpus_dir, s.max_file_bytes)
-            reason = rebuild_reason(s.index_dir, corpus, s.corpus_dir, chunking_params(s))
+            corpus = read_corpus(spec.corpus_dir, spec.max_file_bytes)
+            reason = rebuild_reason(spec, corpus)
             if reason is None:
                 return
             log.info("%s: rebuilding the index", reason)
-            report = build_index(
-                s.corpus_dir,
-                s.index_dir,
-                self._embed(),
-                chunking_params(s),
-                s.ann_threshold,
-                corpus,
-                scorer=self._answer_version(),
-                keep=s.keep_builds,
-            )
+            spec = spec.with_scorer(self._answer_version())
+            report = build_index(spec, self._embed(), corpus=corpus)
             self.builds += 1
-            log.info("built %s: %s, %s", report.path, plural(report.documents, "document"),
-                     plural(len(report.skipped), "file skipped", "files skipped"))  # fmt: skip
+            log.info("built %s: %s, %s; %s embedded, %s reused", report.path,
+                     plural(report.documents, "document"),
+                     plural(len(report.skipped), "file skipped", "files skipped"),
+                     plural(report.embedded, "text"), plural(report.reused, "text"))  # fmt: skip
         except ScoQaError as exc:
             self.failures += 1
             log.error("the corpus changed but the index could not be rebuilt: %s", exc)
 
     def run(self) -> None:
         """Watch until ``stop`` is set."""
-        seen = signature(self.settings.corpus_dir)
+        seen = signature(self.spec.corpus_dir)
         pending = False
         while not self.stop.wait(self.settings.watch_interval):
-            now = signature(self.settings.corpus_dir)
+            now = signature(self.spec.corpus_dir)
             if now != seen:
                 seen, pending = now, True  # still changing: wait for it to settle
             elif pending:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sco_qa.config import load_settings
+from sco_qa.index import IndexSpec
+
 
 def _pdf_text(lines: list[str]) -> bytes:
     ops = ["BT", "/F1 11 Tf", "14 TL", "72 760 Td"]
@@ -115,3 +118,9 @@ def write_mixed(folder: Path) -> Path:
         "# Kitchen\n\nThe kettle holds 1.7 litres and switches itself off.\n", "utf-8"
     )
     return folder
+
+
+def spec_for(corpus: Path, index: Path, **overrides: object) -> IndexSpec:
+    """The index spec of a corpus and index folder, other settings at their defaults."""
+    settings = load_settings(corpus_dir=corpus, index_dir=index, **overrides)
+    return IndexSpec.from_settings(settings)

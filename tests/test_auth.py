@@ -45,11 +45,24 @@ def test_keys_are_kept_as_digests_only() -> None:
 
 def test_keys_from_settings_and_file(tmp_path: Path) -> None:
     f = tmp_path / "keys.txt"
-    f.write_text("# team keys\nfile-key-1\n\n  file-key-2  # laptop\n", encoding="utf-8")
-    assert read_keys_file(f) == ["file-key-1", "file-key-2"]
+    f.write_text(
+        "# team keys\nfile-key-1\n\n  file-key-2  # laptop\nhr-key hr,eng\n", encoding="utf-8"
+    )
+    assert read_keys_file(f) == [
+        ("file-key-1", None),
+        ("file-key-2", None),
+        ("hr-key", frozenset({"hr", "eng"})),
+    ]
     keys = api_keys(load_settings(api_keys="a1, a2", api_keys_file=f, admin_token="adm"))
-    for k in ("a1", "a2", "file-key-1", "file-key-2", "adm"):
+    for k in ("a1", "a2", "file-key-1", "file-key-2", "adm", "hr-key"):
         assert keys.match(k) is not None, k
+    scoped = keys.match("hr-key")
+    assert scoped is not None and keys.scopes[scoped] == {"hr", "eng"}
+    assert keys.match("a1") not in keys.scopes  # unrestricted
+    bad = tmp_path / "bad.txt"
+    bad.write_text("key hr eng\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="KEY hr,eng"):
+        read_keys_file(bad)
     # the admin token alone does not turn keys on
     assert api_keys(load_settings(admin_token="adm")).digests == ()
 

@@ -247,3 +247,41 @@ def test_two_index_commands_at_once(tmp_path: Path) -> None:
     if quick.returncode:
         assert "another build" in quick.stderr and "Traceback" not in quick.stderr
     assert sco_qa("status", index=tmp_path / "index").returncode == 0
+
+
+def test_collections_and_incremental_builds_on_the_command_line(tmp_path: Path) -> None:
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    (hr / "handbook.md").write_text(
+        "# Handbook\n\nEvery employee gets twenty-five days of paid leave a year.\n\n"
+        "Expenses are refunded within ten days.\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "SCO_QA_INDEX_DIR": str(tmp_path / "index"),
+        "SCO_QA_COLLECTIONS": f"sco={CORPUS},hr={hr}",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "sco_qa", *args], capture_output=True,
+                              text=True, env=env, timeout=300, check=False)  # fmt: skip
+
+    first = run("index", "--collection", "hr")
+    assert first.returncode == 0, first.stderr
+    assert "indexed 1 document" in first.stdout and (tmp_path / "index" / "hr").is_dir()
+    assert not (tmp_path / "index" / "sco").exists()  # only the collection asked
+    (hr / "parking.md").write_text("Staff park in the north garage.\n", encoding="utf-8")
+    again = run("index", "--collection", "hr")
+    # one new one-sentence passage: two texts, one distinct
+    assert "reused the vectors of 4 of 6 texts; embedded 1 new text (" in again.stdout
+    full = run("index", "--collection", "hr", "--full")
+    assert "of 0 of 6 texts (a full build was asked for); embedded 3 new texts" in full.stdout
+    asked = run("ask", "How many days of paid leave a year?", "--collection", "hr")
+    assert asked.returncode == 0 and "twenty-five days" in asked.stdout
+    status = json.loads(run("status", "--collection", "hr", "--json").stdout)
+    assert status["collection"] == "hr" and status["memory_bytes"] > 0
+    assert status["embedding"]["reused"] == 0 and status["counts"]["documents"] == 2
+    wrong = run("ask", "x?", "--collection", "sales")
+    assert wrong.returncode == 1 and "no collection 'sales'; there are: sco, hr" in wrong.stderr

@@ -69,7 +69,7 @@ def test_answers_from_every_kind_of_document(tmp_path: Path) -> None:
         assert_faithful(engine, answer)
         assert answer.citations, question
         assert (answer.citations[0].doc_id, answer.citations[0].page) == (doc_id, page)
-    skipped = engine.index.manifest["corpus"]["skipped"]
+    skipped = engine.index.manifest.corpus.skipped
     assert skipped == [{"path": "photo.png", "reason": skipped[0]["reason"]}]
 
 
@@ -86,7 +86,7 @@ def test_wire_shape_round_trips_to_records(fake_engine: Engine) -> None:
 
 
 def test_api_engine_holder_before_the_load() -> None:
-    from sco_qa.api.app import EngineHolder
+    from sco_qa.api.holder import EngineHolder
 
     holder = EngineHolder()
     with pytest.raises(IndexStateError, match="still loading"):

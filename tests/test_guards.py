@@ -4,17 +4,19 @@ build after them fails (fast: a fake embedder, no server)."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from pathlib import Path
 
 import pytest
 
+from sco_qa import durable
 from sco_qa.answer import load_scorer
 from sco_qa.api.middleware import HostGuard, SecurityHeaders
 from sco_qa.api.uploads import UploadError, Uploads
 from sco_qa.config import load_settings
 from sco_qa.engine import Engine
-from sco_qa.errors import ModelError
+from sco_qa.errors import IndexStateError, ModelError
 
 from .fakes import FakeEmbedder
 
@@ -79,28 +81,39 @@ class BreaksAfter(FakeEmbedder):
         self.left = good
 
     def embed(self, texts, *, progress: bool = False):
-        if texts and len(texts) > 1:
+        if texts:  # a build's call (questions go through embed_query)
             if self.left == 0:
                 raise ModelError("the model failed")
             self.left -= 1
         return super().embed(texts, progress=progress)
 
 
-def test_a_failed_build_after_an_upload_or_a_deletion_restores_the_corpus(tmp_path: Path) -> None:
+def test_a_failed_build_after_an_upload_or_a_deletion_restores_the_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "kept.md").write_text("# Kept\n\nThe archive opens at nine.\n", encoding="utf-8")
     (corpus / "old.md").write_text("# Old\n\nThe old note.\n", encoding="utf-8")
     settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     engine = Engine.open(settings, BreaksAfter(1), answerer=load_scorer())
-    uploads = Uploads.create(settings)
+    uploads = Uploads.create(engine.spec)
     before = {p.name: p.read_bytes() for p in corpus.iterdir()}
     with pytest.raises(ModelError):
         uploads.add(engine, "new.md", b"# New\n\nA new note.\n")
     with pytest.raises(ModelError):
         uploads.add(engine, "old.md", b"# Old\n\nA replaced note.\n")
-    with pytest.raises(ModelError):
-        uploads.remove(engine, "kept")
+    write = durable.write_synced
+
+    def no_space(path: Path, data: bytes) -> None:  # a removal embeds nothing: a disk fails
+        if path.is_relative_to(tmp_path / "index"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write(path, data)
+
+    with monkeypatch.context() as m:
+        m.setattr(durable, "write_synced", no_space)
+        with pytest.raises(IndexStateError, match="no space left"):
+            uploads.remove(engine, "kept")
     assert {p.name: p.read_bytes() for p in corpus.iterdir()} == before
     with pytest.raises(UploadError) as shadow:
         uploads.add(engine, "kept.txt", b"Same id as kept.md.\n")

@@ -266,22 +266,23 @@ def test_metrics_count_what_was_served(engine: Engine, tmp_path: Path) -> None:
     def value(name: str, **labels: str) -> float:
         return got.get((name, frozenset(labels.items())), 0.0)
 
-    assert value("sco_qa_answers_total", outcome="answered", interface="api") == 2
-    assert value("sco_qa_answers_total", outcome="refused", interface="api") == 1
-    assert value("sco_qa_answers_total", outcome="answered", interface="openai") == 1
+    one = {"collection": "default"}
+    assert value("sco_qa_answers_total", outcome="answered", interface="api", **one) == 2
+    assert value("sco_qa_answers_total", outcome="refused", interface="api", **one) == 1
+    assert value("sco_qa_answers_total", outcome="answered", interface="openai", **one) == 1
     ok = value("sco_qa_http_requests_total", route="/ask", method="POST", status="200")
     assert ok == 3
     assert value("sco_qa_http_requests_total", route="/ask", method="POST", status="422") == 1
     not_found = {"route": "/documents/{doc_id:path}", "method": "GET", "status": "404"}
     assert value("sco_qa_http_requests_total", **not_found) == 1
     for stage in ("embed", "search", "compose", "total"):
-        assert value("sco_qa_ask_stage_seconds_count", stage=stage) == 4, stage
-        assert value("sco_qa_ask_stage_seconds_sum", stage=stage) > 0
+        assert value("sco_qa_ask_stage_seconds_count", stage=stage, **one) == 4, stage
+        assert value("sco_qa_ask_stage_seconds_sum", stage=stage, **one) > 0
     info = next(k for k in got if k[0] == "sco_qa_index_info")
     labels = dict(info[1])
     assert labels["build"] == current_build(engine.settings.index_dir).name
     assert labels["backend"] == "onnx-int8" and labels["answer_scorer"] == engine.answerer.version
-    assert value("sco_qa_documents") == 1 and value("sco_qa_index_ready") == 1
+    assert value("sco_qa_documents", **one) == 1 and value("sco_qa_index_ready", **one) == 1
 
 
 def test_the_readme_python_example_runs(engine: Engine) -> None:
@@ -332,7 +333,8 @@ def test_metrics_are_summed_over_workers(engine: Engine, tmp_path: Path) -> None
             fresh.close()
         for _ in range(4):  # whichever worker answers the scrape, it counts them all
             got = _samples(httpx.Client().get(f"{url}/metrics").text)
-            key = frozenset({"outcome": "answered", "interface": "api"}.items())
+            labels = {"outcome": "answered", "interface": "api", "collection": "default"}
+            key = frozenset(labels.items())
             assert got[("sco_qa_answers_total", key)] == 8
     finally:
         server.terminate()

@@ -23,7 +23,8 @@ def test_resources_and_slices_for_documents_in_sub_folders(tmp_path: Path) -> No
     nested = next(d for d in engine.index.documents.values() if "/" in d.doc_id)
 
     async def run() -> None:
-        async with Client(build_mcp(lambda: engine)) as client:
+        server = build_mcp(lambda name, request: ("default", engine), lambda: [])
+        async with Client(server) as client:
             info = client.server_info
             assert info.name == "sco-qa" and info.version != "" and client.instructions
             listed = json.loads((await client.read_resource("documents://list")).contents[0].text)

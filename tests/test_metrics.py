@@ -25,26 +25,31 @@ def _values(metrics: Metrics) -> dict[tuple[str, frozenset], float]:
 
 
 def test_answers_and_stages_are_counted() -> None:
-    metrics = Metrics(lambda: None, "onnx-int8")
-    metrics.observe(_answer(True), "api")
-    metrics.observe(_answer(True), "mcp")
-    metrics.observe(_answer(False), "api")
+    metrics = Metrics(lambda: [("hr", None), ("eng", None)], "onnx-int8")
+    metrics.observe(_answer(True), "api", "hr")
+    metrics.observe(_answer(True), "mcp", "hr")
+    metrics.observe(_answer(False), "api", "hr")
+    metrics.observe(_answer(False), "api", "eng")
     got = _values(metrics)
-    api = {"interface": "api"}
+    api = {"interface": "api", "collection": "hr"}
     assert got[("sco_qa_answers_total", frozenset({**api, "outcome": "answered"}.items()))] == 1
     assert got[("sco_qa_answers_total", frozenset({**api, "outcome": "refused"}.items()))] == 1
-    embed = frozenset({"stage": "embed"}.items())
+    eng = {"interface": "api", "collection": "eng", "outcome": "refused"}
+    assert got[("sco_qa_answers_total", frozenset(eng.items()))] == 1
+    embed = frozenset({"stage": "embed", "collection": "hr"}.items())
     assert got[("sco_qa_ask_stage_seconds_count", embed)] == 3
     assert abs(got[("sco_qa_ask_stage_seconds_sum", embed)] - 0.012) < 1e-9
-    assert got[("sco_qa_index_ready", frozenset())] == 0  # nothing loaded: no index info
+    for name in ("hr", "eng"):  # nothing loaded: no index info
+        assert got[("sco_qa_index_ready", frozenset({"collection": name}.items()))] == 0
     assert not any(name == "sco_qa_index_info" for name, _ in got)
     assert not any(name.endswith("_created") for name, _ in got)
 
 
 def test_each_app_has_its_own_registry() -> None:
-    first, second = Metrics(lambda: None, "onnx"), Metrics(lambda: None, "onnx")
-    first.observe(_answer(True), "api")
-    key = ("sco_qa_answers_total", frozenset({"interface": "api", "outcome": "answered"}.items()))
+    first, second = Metrics(lambda: [], "onnx"), Metrics(lambda: [], "onnx")
+    first.observe(_answer(True), "api", "default")
+    labels = {"interface": "api", "outcome": "answered", "collection": "default"}
+    key = ("sco_qa_answers_total", frozenset(labels.items()))
     assert _values(first)[key] == 1 and key not in _values(second)
 
 
@@ -68,7 +73,7 @@ def test_requests_counted_with_bounded_methods() -> None:
     async def ignore(message) -> None:
         return None
 
-    metrics = Metrics(lambda: None, "onnx")
+    metrics = Metrics(lambda: [], "onnx")
     guard = RequestMetrics(app, metrics, [Route("/ask", _ok, methods=["POST"])])
     for method in ("POST", "FOO", "BAR"):
         scope = {"type": "http", "method": method, "path": "/ask", "root_path": ""}

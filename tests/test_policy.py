@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sco_qa.answer import Cascade, LogisticPolicy, Pool, Scored, Scoring, compose, load_scorer
-from sco_qa.answer.cascade import READER_SIGNALS, reader_signals
+from sco_qa.answer.cascade import READER_SIGNALS, Mix, Reading, reader_signals
 from sco_qa.answer.features import SentenceTable
 from sco_qa.answer.pairs import (
     MAX_TOKENS,
@@ -74,12 +74,30 @@ def test_best_span_is_the_likeliest_ordered_pair_inside_the_sentence() -> None:
 
 
 def test_reader_signals() -> None:
-    got = reader_signals([2.0, -1.0, 0.5], [0.0, 1.0, -1.0], first=-0.3)
+    got = reader_signals([2.0, -1.0, 0.5], [0.0, 1.0, -1.0], first=-0.3, mixed=[0.1, 0.7])
     assert set(got) == set(READER_SIGNALS)
+    assert got["mixed_1"] == 0.7 and got["mixed_2"] == 0.1
     assert got["answer_1"] == 2.0 and got["answer_2"] == 0.5 and got["null"] == 0.0
     p_null = 1 / (1 + math.exp(2) + math.exp(-1) + math.exp(0.5))
     assert got["p_null"] == pytest.approx(math.log(p_null / (1 - p_null)))
-    assert reader_signals([1.0], [0.0], 0.0)["answer_2"] == -10.0
+    assert reader_signals([1.0], [0.0], 0.0, [1.0])["answer_2"] == -10.0
+
+
+def test_the_mix_ranks_by_both_stages_as_fitted() -> None:
+    first = Scoring([Scored(0, 0.9, False), Scored(1, 0.2, False)], {"top": 2.2})
+    reads = [Read(0, -1.0, 0.0, (0, 2), 0.5), Read(1, 1.0, 0.0, (0, 3), 0.6)]
+    reading = Reading(first, first.ranked, reads)
+    alone = reading.scoring(Mix())  # the reader alone
+    assert [s.pos for s in alone.ranked] == [1, 0]
+    assert alone.ranked[0].score == pytest.approx(1 / (1 + math.exp(-1.0)))
+    both = reading.scoring(Mix(reader=0.5, first=1.0, intercept=-0.2))
+    assert [s.pos for s in both.ranked] == [0, 1]  # 0.5·-1 + logit(.9) beats 0.5·1 + logit(.2)
+    z = 0.5 * -1.0 + math.log(0.9 / 0.1) - 0.2
+    assert both.ranked[0].score == pytest.approx(1 / (1 + math.exp(-z)))
+    assert both.signals["mixed_1"] == pytest.approx(z) and both.signals["first_1"] == 2.2
+    assert Mix.from_json(both_json := Mix(0.5, 1.0, -0.2).to_json()) == Mix(0.5, 1.0, -0.2)
+    assert both_json == {"reader": 0.5, "first": 1.0, "intercept": -0.2}
+    assert Mix.from_json(None) == Mix()
 
 
 def test_the_policy_reads_its_signals_and_round_trips() -> None:

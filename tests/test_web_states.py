@@ -208,3 +208,31 @@ def test_faq_headings_are_the_example_questions(browser, tmp_path: Path) -> None
         pg.wait_for_selector(".msg.answer, .msg.not-found", timeout=30_000)
         assert "calendar under Resources" in pg.locator(".msg").last.inner_text()
         context.close()
+
+
+def test_a_collection_picker_when_there_are_several(browser, tmp_path: Path) -> None:
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    (hr / "handbook.md").write_text(
+        "# Staff handbook\n\nEvery employee gets twenty-five days of paid leave a year.\n",
+        encoding="utf-8",
+    )
+    env = {"SCO_QA_COLLECTIONS": f"sco={CORPUS},hr={hr}"}
+    with live_server(CORPUS, tmp_path / "index", env=env) as url:
+        context, pg = open_page(browser, url)
+        picker = pg.locator("#collection-picker")
+        assert picker.is_visible() and picker.input_value() == "sco"
+        assert pg.locator("#collection-picker option").all_inner_texts() == ["sco", "hr"]
+        picker.select_option("hr")
+        pg.locator("#doc .doc-title", has_text="Staff handbook").wait_for()
+        assert pg.url.endswith("?collection=hr")
+        ask(pg, "How many days of paid leave does an employee get?")
+        assert "twenty-five days" in pg.locator(".msg.answer").last.inner_text()
+        pg.reload()  # the URL remembers the collection
+        pg.locator("#doc .doc-title", has_text="Staff handbook").wait_for()
+        assert pg.locator("#collection-picker").input_value() == "hr"
+        context.close()
+    with live_server(CORPUS, tmp_path / "one-index") as url:  # one folder: no picker
+        context, pg = open_page(browser, url)
+        assert not pg.locator("#collections").is_visible()
+        context.close()

@@ -24,25 +24,56 @@ from .policy import (
     Scored,
     Scoring,
     SentenceScorer,
+    logit,
     sigmoid,
 )
 from .query import Query
 from .reader import FORMAT as READER_FORMAT
-from .reader import META_FILE, OnnxReader, artifact_hash, pair_text
+from .reader import META_FILE, OnnxReader, Read, artifact_hash, pair_text
 from .scorer import FORMAT as SCORER_FORMAT
 from .scorer import MODEL_FILE, ScorerModel, load_scorer
 
 #: sentences the reader reads per question (6 pairs of 80 tokens: README "the reader")
 READ_CANDIDATES = 6
 #: the signals the reader's policy may read (see ``reader_signals``)
-READER_SIGNALS = ("answer_1", "answer_2", "null", "p_null", "first_1")
+READER_SIGNALS = ("answer_1", "answer_2", "null", "p_null", "first_1", "mixed_1", "mixed_2")
 
 
-def reader_signals(answers: list[float], nulls: list[float], first: float) -> dict[str, float]:
+@dataclass(frozen=True)
+class Mix:
+    """How the cascade ranks a candidate: log-odds ``reader · answer logit + first · the
+    answer scorer's log-odds + intercept``, a logistic regression fitted on fold readers'
+    scorings of articles they did not see (``sco-qa train-reader``). The default is the
+    reader alone."""
+
+    reader: float = 1.0
+    first: float = 0.0
+    intercept: float = 0.0
+
+    def logit(self, answer: float, first_probability: float) -> float:
+        """The candidate's log-odds of holding the answer."""
+        return self.reader * answer + self.first * logit(first_probability) + self.intercept
+
+    def to_json(self) -> dict[str, float]:
+        """The mix as plain JSON data."""
+        return {"reader": self.reader, "first": self.first, "intercept": self.intercept}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Mix:
+        """Read what ``to_json`` wrote (the default when absent)."""
+        if not data:
+            return cls()
+        return cls(float(data["reader"]), float(data["first"]), float(data["intercept"]))
+
+
+def reader_signals(
+    answers: list[float], nulls: list[float], first: float, mixed: list[float]
+) -> dict[str, float]:
     """Question-level signals from the reader's logits: the two best answer logits, the mean
     null logit, the log-odds of "no answer" in one softmax over the candidates and the null,
-    and the answer scorer's own best log-odds."""
+    the answer scorer's own best log-odds, and the two best mixed log-odds."""
     top = sorted(answers, reverse=True)
+    best = sorted(mixed, reverse=True)
     null = sum(nulls) / len(nulls)
     peak = max(null, top[0])
     total = math.exp(null - peak) + sum(math.exp(a - peak) for a in top)
@@ -53,7 +84,37 @@ def reader_signals(answers: list[float], nulls: list[float], first: float) -> di
         "null": null,
         "p_null": math.log(max(p_null, 1e-9) / max(1 - p_null, 1e-9)),
         "first_1": first,
+        "mixed_1": best[0],
+        "mixed_2": best[1] if len(best) > 1 else -10.0,
     }
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What both stages said of one question: the answer scorer's scoring and the reader's
+    reads of its best candidates (in the scorer's order)."""
+
+    first: Scoring
+    top: list[Scored]
+    reads: list[Read]
+
+    def scoring(self, mix: Mix) -> Scoring:
+        """The candidates best first by the mixed probability, with the policy's signals."""
+        if not self.top:
+            return self.first
+        mixed = [mix.logit(r.answer, s.score) for s, r in zip(self.top, self.reads, strict=True)]
+        ranked = [
+            Scored(s.pos, sigmoid(m), s.with_antecedent, (*r.phrase, r.phrase_p))
+            for s, r, m in zip(self.top, self.reads, mixed, strict=True)
+        ]
+        ranked.sort(key=lambda s: (-s.score, s.pos))
+        signals = reader_signals(
+            [r.answer for r in self.reads],
+            [r.null for r in self.reads],
+            self.first.signals["top"],
+            mixed,
+        )
+        return Scoring(ranked, signals)
 
 
 @dataclass(frozen=True)
@@ -65,28 +126,24 @@ class Cascade:
     provenance: Mapping[str, Any]
     version: str
     candidates: int = READ_CANDIDATES
+    mix: Mix = Mix()
 
     def warm(self) -> None:
         """Export the reader (the first time) and open its session."""
         self.reader.warm()
 
-    def score(self, query: Query, pool: Pool) -> Scoring:
-        """The reader's candidates best first by its probability, with its signals."""
+    def read(self, query: Query, pool: Pool) -> Reading:
+        """The answer scorer's scoring, and the reader's reads of its best candidates."""
         proposed = self.first.score(query, pool)
         top = proposed.ranked[: self.candidates]
         if not top:
-            return proposed
+            return Reading(proposed, [], [])
         texts = [pair_text(pool.table, pool.titles, query.search_text, s.pos) for s in top]
-        reads = self.reader.read(texts, [s.pos for s in top])
-        ranked = [
-            Scored(s.pos, sigmoid(r.answer), s.with_antecedent, (*r.phrase, r.phrase_p))
-            for s, r in zip(top, reads, strict=True)
-        ]
-        ranked.sort(key=lambda s: (-s.score, s.pos))
-        signals = reader_signals(
-            [r.answer for r in reads], [r.null for r in reads], proposed.signals["top"]
-        )
-        return Scoring(ranked, signals)
+        return Reading(proposed, top, self.reader.read(texts, [s.pos for s in top]))
+
+    def score(self, query: Query, pool: Pool) -> Scoring:
+        """The read candidates best first by the mixed probability, with the signals."""
+        return self.read(query, pool).scoring(self.mix)
 
 
 @dataclass(frozen=True)
@@ -140,7 +197,7 @@ def load_cascade(meta: Mapping[str, Any], folder: Path, cache_dir: Path, threads
         )
     reader = OnnxReader(weights, int(meta["frozen_layers"]), cache_dir, threads, digest)
     cascade = Cascade(first, reader, dict(meta["provenance"]), reader.version,
-                      int(meta["candidates"]))  # fmt: skip
+                      int(meta["candidates"]), Mix.from_json(meta.get("mix")))  # fmt: skip
     return Answerer(cascade, LogisticPolicy.from_json(meta["policy"]))
 
 

@@ -3,8 +3,9 @@ MiniLM body reading question and sentence together, a pair head (does this sente
 the answer; how strongly does it say there is none) and a phrase head (start and end of
 the answer inside the sentence).
 
-The embeddings and the lowest ``frozen`` layers stay as the bundled weights; only the layers
-above and the heads are trained and stored, so the artifact is a few megabytes.
+The embeddings (and the lowest ``frozen`` layers, if any) stay as the bundled weights; only
+the layers above and the heads are trained and stored (in half precision: ~21 MB with all six
+layers trained).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from typing import Any
 from ..durable import replace_atomically
 from ..embedding.base import model_path, offline
 
-#: transformer layers kept as bundled (of 6); fewer trains slower and stores more
-FROZEN_LAYERS = 3
+#: transformer layers kept as bundled (of 6). Measured on held-out articles (fold 0's six,
+#: readers trained 0.3 epoch on the other twelve, LR's best 6 candidates): the reader's first
+#: choice holds the answer for 0.607 of answerable questions with none frozen, 0.335 with 3
+#: frozen; training takes 1.2 times as long
+FROZEN_LAYERS = 0
 #: the stored weights' precision: half, which the loader widens back to float
 STORED_DTYPE = "float16"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
-from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -24,15 +24,15 @@ from starlette.routing import Route
 from ..answer import MAX_CHARS
 from ..chunking import split_blocks
 from ..config import MAX_K, Settings, get_settings, package_version
-from ..corpus import remove_upload_debris
 from ..engine import Engine
-from ..errors import CorpusError, IndexStateError, QuestionError, ScoQaError
-from ..index import BuildReport, current_build, remove_unfinished_builds
+from ..errors import ConfigError, QuestionError, ScoQaError
+from ..index import DEFAULT_COLLECTION, BuildReport
 from ..logs import configure_logging
 from ..records import Document
 from . import openai_compat
 from . import schemas as s
-from .auth import ApiKeyGuard, RateLimiter, api_keys, parse_rate
+from .auth import ApiKeyGuard, RateLimiter, api_keys, check_collection, parse_rate
+from .holder import Collections, Served
 from .mcp_server import build_mcp, transport_security
 from .metrics import CONTENT_TYPE, Metrics, RequestMetrics
 from .middleware import (
@@ -43,7 +43,7 @@ from .middleware import (
     SecurityHeaders,
     error_body,
 )
-from .uploads import UploadError, Uploads, check_token
+from .uploads import UploadError, check_token
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -55,7 +55,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, d in (
         (400, "bad input"),
         (401, "no valid key or token"),
-        (403, "wrong admin token"),
+        (403, "wrong admin token, or a key not allowed this collection"),
         (404, "not found"),
         (429, "over the rate limit (see Retry-After)"),
         (413, "body too large"),
@@ -68,106 +68,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
     k: ERRORS[k] for k in (400, 401, 404, 413, 415, 429, 503)
 }
-
-
-class EngineHolder:
-    """Holds the engine once the background load finishes; the API reads it per request."""
-
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.error: str = ""
-        self.code = "index_error"
-        self.progress = ""  # what the load (or the build it needed) is doing
-        self.ready = threading.Event()
-        self.stop = threading.Event()
-        self._refused = ""  # a build that failed to load, not tried again
-        self.rebuild_error = ""  # the corpus could not be rebuilt: the last good build serves
-
-    def load(self, settings: Settings) -> None:
-        """Open the engine (in a background thread), then follow the index's ``CURRENT``
-        pointer; a failure to load is kept for ``get``."""
-        remove_upload_debris(settings.corpus_dir)
-        remove_unfinished_builds(settings.index_dir)
-        try:
-            engine = self._open(settings)
-            engine.warm()
-            self.engine = engine
-            log.info("index loaded from %s", engine.index.path)
-        except Exception as exc:  # whatever it was, /readyz must say it, not "loading"
-            self.error = str(exc) if isinstance(exc, ScoQaError) else f"{type(exc).__name__}: {exc}"
-            self.code = exc.code if isinstance(exc, ScoQaError) else "load_failed"
-            log.error("cannot load the index: %s", self.error)
-            if settings.exit_after_load_failure:
-                self._exit_later(settings.exit_after_load_failure)
-        finally:
-            self.ready.set()
-        if self.engine is not None and settings.reload_interval:
-            while not self.stop.wait(settings.reload_interval):
-                self.follow(settings.index_dir)
-
-    def _open(self, settings: Settings) -> Engine:
-        """The engine on a current build; when the corpus changed and cannot be rebuilt,
-        the last good build (served as it was built), with the failure kept for /readyz."""
-        try:
-            return Engine.open(settings, progress=self._report)
-        except (CorpusError, IndexStateError) as exc:
-            try:
-                engine = Engine.open_live(settings)
-            except ScoQaError:
-                raise exc from None
-            self.rebuild_error = str(exc)
-            log.error("the corpus could not be rebuilt (%s); serving %s", exc, engine.index.path)
-            return engine
-
-    def _report(self, message: str) -> None:
-        self.progress = message
-        log.info("%s", message)
-
-    def _exit_later(self, seconds: float) -> None:
-        """Exit the process with status 3 after ``seconds`` (for a supervisor to see and
-        restart it), having answered /readyz with the error meanwhile."""
-
-        def leave() -> None:
-            log.error("exiting: the index cannot be loaded (%s)", self.error)
-            logging.shutdown()
-            os._exit(3)
-
-        timer = threading.Timer(seconds, leave)
-        timer.daemon = True
-        timer.start()
-
-    def follow(self, index_dir: Path) -> None:
-        """Switch to the build ``CURRENT`` names when it changed (a rebuild, a rollback).
-        Requests already running finish on the engine they started with; a build that
-        cannot be loaded is logged and the live one goes on serving."""
-        engine = self.engine
-        try:
-            live = current_build(index_dir).name
-        except (IndexStateError, OSError):
-            return
-        if engine is None or live in (engine.index.path.name, self._refused):
-            return
-        try:
-            self.engine = engine.reloaded()
-            log.info("switched to the index build %s", live)
-        except ScoQaError as exc:
-            self._refused = live
-            log.error("cannot switch to %s (%s); still serving %s", live, exc, engine.index.path)
-
-    def get(self) -> Engine:
-        """The loaded engine; an IndexStateError while it loads or when it failed."""
-        if self.engine is None:
-            if not self.error:
-                doing = f" ({self.progress})" if self.progress else ""
-                loading = IndexStateError(
-                    f"the index is still loading{doing}; retry in a few seconds"
-                )
-                loading.code = "index_loading"
-                raise loading
-            err = IndexStateError(self.error)
-            err.code = self.code
-            raise err
-        return self.engine
 
 
 def _error(
@@ -219,8 +119,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, UploadError):
             auth = {"www-authenticate": "Bearer"} if exc.status == 401 else None
             return _error(exc.status, exc.code, str(exc), auth)
-        # a bad question is the caller's; anything else means the service is not usable yet
-        status = 503
+        # a bad question is the caller's, as is an unknown or forbidden collection; anything
+        # else means the service is not usable yet
+        status = int(getattr(exc, "status", 503))
         if isinstance(exc, QuestionError):
             status = 400 if _openai(request) else 422
         return _error(status, exc.code, str(exc), path=request.url.path)
@@ -242,41 +143,78 @@ def make_app() -> FastAPI:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI app; nothing heavy happens until the lifespan starts."""
     settings = settings or get_settings()
-    holder = EngineHolder()
-    metrics = Metrics(lambda: holder.engine, settings.model_backend)
-    mcp = build_mcp(holder.get, lambda a: metrics.observe(a, "mcp"))
+    served = Collections.of(settings)  # a ConfigError now, not at the first request
+    metrics = Metrics(
+        lambda: [(c.holder.name, c.holder.engine) for c in served], settings.model_backend
+    )
+    mcp = build_mcp(
+        lambda name, request: _resolve(served, name, request),
+        lambda: [c.holder.state() for c in served],
+        lambda a, name: metrics.observe(a, "mcp", name),
+    )
     app = FastAPIOffline(
         title="sco-qa",
         version=package_version(),
-        lifespan=_lifespan(settings, holder, mcp),
+        lifespan=_lifespan(settings, served, mcp),
         description="Questions answered by verbatim quotes from the corpus.",
     )
-    app.state.holder = holder
+    app.state.collections = served
+    app.state.holder = served.default.holder
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
-    add_routes(app, holder, settings, metrics)
-    observe = lambda a: metrics.observe(a, "openai")  # noqa: E731
-    openai_compat.add_routes(app, holder.get, settings.openai_model, observe, OPENAI_ERRORS)
+    add_routes(app, served, metrics)
+    add_collection_routes(app, served, metrics)
+    add_openai_routes(app, served, settings, metrics)
     mount_mcp(app, mcp, settings.host)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
-    add_guards(app, holder, settings, metrics)
+    add_guards(app, served, settings, metrics)
     return app
 
 
+def _resolve(served: Collections, name: str | None, request: Any) -> tuple[str, Engine]:
+    """The collection ``name`` names (the default for None), if the request's key may use
+    it, with its engine."""
+    c = served.get(name)
+    if request is not None:
+        check_collection(request.scope, c.collection.name)
+    return c.collection.name, c.holder.get()
+
+
+def add_openai_routes(
+    app: FastAPI, served: Collections, settings: Settings, metrics: Metrics
+) -> None:
+    """The OpenAI-compatible routes: one model per collection (the one-folder server's is
+    ``SCO_QA_OPENAI_MODEL``, which also names the default collection when there are
+    several)."""
+    one = len(served) == 1 and served.default.collection.name == DEFAULT_COLLECTION
+
+    def ids() -> list[str]:
+        return [settings.openai_model] if one else [c.collection.name for c in served]
+
+    def resolve(model: str, request: Request) -> tuple[str, Engine]:
+        if model == settings.openai_model:
+            return _resolve(served, None, request)
+        if one or model not in ids():
+            raise openai_compat.unknown_model(model, ids())
+        return _resolve(served, model, request)
+
+    observe = lambda a, name: metrics.observe(a, "openai", name)  # noqa: E731
+    openai_compat.add_routes(app, resolve, ids, observe, OPENAI_ERRORS)
+
+
 def _lifespan(
-    settings: Settings, holder: EngineHolder, mcp: MCPServer
+    settings: Settings, served: Collections, mcp: MCPServer
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # few request threads: more only queue for the model and slow the event loop (GIL)
         threads = settings.request_threads or os.cpu_count() or 1
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        thread = threading.Thread(target=holder.load, args=(settings,), daemon=True)
-        thread.start()
+        served.start(lazy=settings.load_collections == "lazy")
         async with mcp.session_manager.run():
             yield
-        holder.stop.set()
+        served.stop()
 
     return lifespan
 
@@ -295,17 +233,29 @@ def mount_mcp(app: FastAPI, mcp: MCPServer, host: str) -> None:
     app.router.routes.append(Route("/mcp", transport.endpoint, methods=["POST"]))
 
 
-def add_guards(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: Metrics) -> None:
+def add_guards(app: FastAPI, served: Collections, settings: Settings, metrics: Metrics) -> None:
     """The middleware, inside out: bodies, keys and rate limit, metrics, HEAD, CORS, security
     headers and the request log (and the upload routes, which the body guard knows)."""
     keys = api_keys(settings)  # a ConfigError now, not at the first request
+    unknown = sorted(
+        {n for ns in keys.scopes.values() for n in ns} - {c.collection.name for c in served}
+    )
+    if unknown:
+        raise ConfigError(
+            f"SCO_QA_API_KEYS_FILE names collections not served: {', '.join(unknown)}"
+        )
     limiter = RateLimiter(*parse_rate(settings.rate_limit)) if settings.rate_limit else None
     rules = {"/ask": BodyRule(), "/v1/chat/completions": BodyRule(CHAT_BODY)}
+    for c in served:
+        rules[f"/collections/{c.collection.name}/ask"] = BodyRule()
     if settings.admin_token:
         token = settings.admin_token.get_secret_value()
         limit = settings.max_file_bytes + UPLOAD_OVERHEAD
-        rules["/documents"] = BodyRule(limit, "multipart/form-data", False, token)
-        add_upload_routes(app, holder, settings, token)
+        upload = BodyRule(limit, "multipart/form-data", False, token)
+        rules["/documents"] = upload
+        for c in served:
+            rules[f"/collections/{c.collection.name}/documents"] = upload
+        add_upload_routes(app, served, settings, token)
     app.add_middleware(BodyGuard, rules=rules)
     if keys.digests or limiter:
         admin = settings.admin_token is not None
@@ -330,8 +280,10 @@ def add_guards(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: 
     app.add_middleware(SecurityHeaders)
 
 
-def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: Metrics) -> None:
-    """The page, health, metrics, ask, search and document routes."""
+def add_routes(app: FastAPI, served: Collections, metrics: Metrics) -> None:
+    """The page, health, metrics and collections routes, and the default collection's
+    ask, search, site and document routes (unprefixed)."""
+    holder = served.default.holder
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -344,31 +296,21 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: 
 
     @app.get("/readyz", response_model=s.Ready, responses={503: ERRORS[503]})
     def readyz() -> Any:
-        """The index is loaded and questions can be answered."""
+        """The default collection is loaded and questions can be answered; every
+        collection's state (and memory, once loaded) is listed."""
         engine = holder.get()
         m = engine.index.manifest
         return {
             "status": "ready",
-            **m["counts"],
-            "model": m["model"]["name"],
+            **m.counts.model_dump(),
+            "model": m.model.name,
             "answer_scorer": engine.answerer.version,
             "threshold": engine.threshold,
-            "built_at": m["built_at"],
-            "corpus_fingerprint": m["corpus"]["fingerprint"],
+            "built_at": m.built_at,
+            "corpus_fingerprint": m.corpus.fingerprint,
             "rebuild_error": holder.rebuild_error,
+            "collections": [c.holder.state() for c in served],
         }
-
-    @app.post(
-        "/ask",
-        response_model=s.AnswerOut,
-        responses={k: ERRORS[k] for k in (400, 413, 415, 422, 503)},
-    )
-    def ask(body: s.AskRequest) -> s.AnswerOut:
-        """Answer a question with verbatim quotes, or say the corpus does not contain it."""
-        history = [t.to_record() for t in body.history]
-        answer = holder.get().ask(body.question, body.top_k, history)
-        metrics.observe(answer, "api")
-        return s.AnswerOut.model_validate(answer)
 
     @app.get(
         "/metrics",
@@ -376,11 +318,72 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: 
         responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}},
     )
     def prometheus() -> Response:
-        """Prometheus metrics: requests, ask latency by stage, answers, the loaded index."""
+        """Prometheus metrics: requests, ask latency by stage, answers, the loaded indexes."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(WEB / "favicon.svg", media_type="image/svg+xml")
+
+    @app.get("/collections", response_model=s.CollectionList)
+    def collections(request: Request) -> Any:
+        """The collections served, the default first: name, title and state (documents
+        and memory once loaded); a key restricted to some sees only those."""
+        visible = []
+        for c in served:
+            try:
+                check_collection(request.scope, c.collection.name)
+            except ScoQaError:
+                continue
+            visible.append(c.holder.state())
+        return {"default": served.default.collection.name, "collections": visible}
+
+    def default(request: Request) -> Served:
+        check_collection(request.scope, served.default.collection.name)
+        return served.default
+
+    add_corpus_routes(app, "", default, metrics)
+
+
+def add_collection_routes(app: FastAPI, served: Collections, metrics: Metrics) -> None:
+    """The same ask, search, site and document routes under ``/collections/{name}``."""
+
+    def named(collection: str, request: Request) -> Served:
+        c = served.get(collection)
+        check_collection(request.scope, c.collection.name)
+        return c
+
+    add_corpus_routes(app, "/collections/{collection}", named, metrics)
+
+
+def add_corpus_routes(
+    app: FastAPI, prefix: str, pick: Callable[..., Served], metrics: Metrics
+) -> None:
+    """Ask, search, site and the documents of the collection ``pick`` chooses, at
+    ``prefix``."""
+    # a default, not Annotated[...]: the annotation is read from the module, where ``pick``
+    # (a closure) is not
+    chosen = Depends(pick)
+    tag: list[str | Enum] | None = ["collections"] if prefix else None
+
+    @app.post(
+        f"{prefix}/ask",
+        response_model=s.AnswerOut,
+        responses={k: ERRORS[k] for k in (400, 403, 404, 413, 415, 422, 503)},
+        tags=tag,
+    )
+    def ask(body: s.AskRequest, c: Served = chosen) -> s.AnswerOut:
+        """Answer a question with verbatim quotes, or say the corpus does not contain it."""
+        history = [t.to_record() for t in body.history]
+        answer = c.holder.get().ask(body.question, body.top_k, history)
+        metrics.observe(answer, "api", c.collection.name)
+        return s.AnswerOut.model_validate(answer)
+
     @app.get(
-        "/search", response_model=s.SearchOut, responses={k: ERRORS[k] for k in (400, 422, 503)}
+        f"{prefix}/search",
+        response_model=s.SearchOut,
+        responses={k: ERRORS[k] for k in (400, 403, 404, 422, 503)},
+        tags=tag,
     )
     def search(
         q: Annotated[
@@ -388,38 +391,46 @@ def add_routes(app: FastAPI, holder: EngineHolder, settings: Settings, metrics: 
             Query(description="the question", min_length=1, max_length=MAX_CHARS, pattern=r"\S"),
         ],
         k: Annotated[int | None, Query(ge=1, le=MAX_K)] = None,
+        c: Served = chosen,
     ) -> s.SearchOut:
         """The best passages for a question, ranked by their best sentence for it, with
         sentence, fused, dense and lexical scores."""
-        hits = holder.get().search(q, k)
+        hits = c.holder.get().search(q, k)
         return s.SearchOut(query=q, hits=[s.PassageOut.model_validate(h) for h in hits])
 
-    @app.get("/site", response_model=s.SiteOut, responses={503: ERRORS[503]})
-    def site_info() -> s.SiteOut:
+    @app.get(
+        f"{prefix}/site",
+        response_model=s.SiteOut,
+        responses={k: ERRORS[k] for k in (403, 404, 503)},
+        tags=tag,
+    )
+    def site_info(c: Served = chosen) -> s.SiteOut:
         """The chat page's title, subtitle and example questions."""
-        engine = holder.get()
-        sections = [c.section for c in engine.index.chunks]
-        return site(settings, list(engine.index.documents.values()), sections)
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> FileResponse:
-        return FileResponse(WEB / "favicon.svg", media_type="image/svg+xml")
-
-    @app.get("/documents", response_model=s.DocumentList, responses={503: ERRORS[503]})
-    def documents() -> Any:
-        """Every document: id, title, metadata and length."""
-        docs = holder.get().index.documents.values()
-        skipped = holder.get().index.manifest["corpus"].get("skipped", [])
-        return {"documents": [_summary(d) for d in docs], "skipped": skipped}
+        engine = c.holder.get()
+        sections = [ch.section for ch in engine.index.chunks]
+        return site(c.collection.settings, list(engine.index.documents.values()), sections)
 
     @app.get(
-        "/documents/{doc_id:path}",
-        response_model=s.DocumentOut,
-        responses={404: ERRORS[404], 503: ERRORS[503]},
+        f"{prefix}/documents",
+        response_model=s.DocumentList,
+        responses={k: ERRORS[k] for k in (403, 404, 503)},
+        tags=tag,
     )
-    def document(doc_id: str) -> Any:
+    def documents(c: Served = chosen) -> Any:
+        """Every document: id, title, metadata and length."""
+        index = c.holder.get().index
+        skipped = index.manifest.corpus.skipped
+        return {"documents": [_summary(d) for d in index.documents.values()], "skipped": skipped}
+
+    @app.get(
+        f"{prefix}/documents/{{doc_id:path}}",
+        response_model=s.DocumentOut,
+        responses={k: ERRORS[k] for k in (403, 404, 503)},
+        tags=tag,
+    )
+    def document(doc_id: str, c: Served = chosen) -> Any:
         """One document's full text and structure, so citations can be shown in place."""
-        doc = holder.get().index.documents.get(doc_id)
+        doc = c.holder.get().index.documents.get(doc_id)
         if doc is None:
             raise StarletteHTTPException(404, f"no document with id {doc_id!r}")
         blocks = [asdict(b) for b in split_blocks(doc)]
@@ -432,31 +443,60 @@ CHAT_BODY = 512 * 1024
 UPLOAD_OVERHEAD = 64 * 1024
 
 
-def add_upload_routes(app: FastAPI, holder: EngineHolder, settings: Settings, token: str) -> None:
-    """POST and DELETE /documents, for bearers of the admin token only."""
-    uploads = Uploads.create(settings)
+def add_upload_routes(app: FastAPI, served: Collections, settings: Settings, token: str) -> None:
+    """POST and DELETE /documents (the default collection) and
+    /collections/{name}/documents, for bearers of the admin token only."""
     errors: dict[int | str, dict[str, Any]] = {
         k: ERRORS[k] for k in (401, 403, 404, 413, 415, 422, 503)
     }
 
-    @app.post("/documents", response_model=s.ChangeOut, status_code=201, responses=errors)
+    def default() -> Served:
+        return served.default
+
+    def named(collection: str) -> Served:
+        return served.get(collection)
+
+    for prefix, pick in (("", default), ("/collections/{collection}", named)):
+        _upload_routes(app, prefix, pick, settings, token, errors)
+
+
+def _upload_routes(
+    app: FastAPI,
+    prefix: str,
+    pick: Callable[..., Served],
+    settings: Settings,
+    token: str,
+    errors: dict[int | str, dict[str, Any]],
+) -> None:
+    chosen = Depends(pick)  # as in add_corpus_routes
+    tag: list[str | Enum] | None = ["collections"] if prefix else None
+
+    @app.post(
+        f"{prefix}/documents", response_model=s.ChangeOut, status_code=201, responses=errors,
+        tags=tag,
+    )  # fmt: skip
     def upload(
-        request: Request, file: Annotated[UploadFile, File(description="the document")]
+        request: Request,
+        file: Annotated[UploadFile, File(description="the document")],
+        c: Served = chosen,
     ) -> JSONResponse:
         """Add (or replace) a document and rebuild the index; the server switches to it."""
         check_token(request.headers.get("authorization"), token)
-        data = file.file.read(settings.max_file_bytes + 1)
-        doc_id, new, report = uploads.add(holder.get(), file.filename or "", data)
-        holder.follow(settings.index_dir)
+        data = file.file.read(c.collection.spec.max_file_bytes + 1)
+        doc_id, new, report = c.uploads.add(c.holder.get(), file.filename or "", data)
+        c.holder.follow()
         body = _change(doc_id, "added" if new else "replaced", report)
         return JSONResponse(body.model_dump(), status_code=201 if new else 200)
 
-    @app.delete("/documents/{doc_id:path}", response_model=s.ChangeOut, responses=errors)
-    def delete(request: Request, doc_id: str) -> s.ChangeOut:
+    @app.delete(
+        f"{prefix}/documents/{{doc_id:path}}", response_model=s.ChangeOut, responses=errors,
+        tags=tag,
+    )  # fmt: skip
+    def delete(request: Request, doc_id: str, c: Served = chosen) -> s.ChangeOut:
         """Remove a document's file from the corpus and rebuild the index."""
         check_token(request.headers.get("authorization"), token)
-        report = uploads.remove(holder.get(), doc_id)
-        holder.follow(settings.index_dir)
+        report = c.uploads.remove(c.holder.get(), doc_id)
+        c.holder.follow()
         return _change(doc_id, "removed", report)
 
 
@@ -467,6 +507,8 @@ def _change(doc_id: str, action: str, report: BuildReport) -> s.ChangeOut:
         build=report.path.name,
         documents=report.documents,
         skipped=[s.SkippedOut(path=k.path, reason=k.reason) for k in report.skipped],
+        embedded=report.embedded,
+        reused=report.reused,
     )
 
 

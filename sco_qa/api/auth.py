@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
-from ..errors import ConfigError
+from ..errors import ConfigError, ScoQaError
 from .middleware import ASGIApp, Receive, Scope, Send, header, send_error
 
 #: reachable without a key: what a load balancer and the chat page's first load need
@@ -27,16 +27,27 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
+class CollectionForbidden(ScoQaError):
+    """The request's API key is not allowed the collection it asked (403)."""
+
+    code = "collection_forbidden"
+    status = 403
+
+
 @dataclass(frozen=True)
 class ApiKeys:
-    """The accepted keys, kept only as SHA-256 digests; ``match`` compares in constant time."""
+    """The accepted keys, kept only as SHA-256 digests; ``match`` compares in constant time.
+    ``scopes``: the collections a restricted key may use (a key absent from it: all)."""
 
     digests: tuple[bytes, ...]
+    scopes: dict[bytes, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, keys: Iterable[str]) -> ApiKeys:
-        """Keys as given, blanks dropped."""
-        return cls(tuple(_digest(k) for k in (k.strip() for k in keys) if k))
+    def of(cls, keys: Iterable[str], scoped: Iterable[tuple[str, frozenset[str]]] = ()) -> ApiKeys:
+        """Keys as given, blanks dropped; ``scoped`` adds keys restricted to collections."""
+        scopes = {_digest(k): names for k, names in scoped}
+        plain = tuple(_digest(k) for k in (k.strip() for k in keys) if k)
+        return cls(tuple(dict.fromkeys((*plain, *scopes))), scopes)
 
     def match(self, presented: str) -> bytes | None:
         """The digest of the key presented when it is one of ours, else None. Every stored
@@ -49,8 +60,9 @@ class ApiKeys:
         return found
 
 
-def read_keys_file(path: Path) -> list[str]:
-    """Keys from a file, one a line; blank lines and ``#`` comments skipped."""
+def read_keys_file(path: Path) -> list[tuple[str, frozenset[str] | None]]:
+    """Keys from a file, one a line, each optionally followed by the collections it may use
+    (``KEY hr,eng``; none: every collection); blank lines and ``#`` comments skipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -58,20 +70,47 @@ def read_keys_file(path: Path) -> list[str]:
             f"cannot read SCO_QA_API_KEYS_FILE {path}: {exc}; give a readable UTF-8 text file "
             "with one key a line"
         ) from None
-    return [k for k in (line.split("#", 1)[0].strip() for line in lines) if k]
+    out: list[tuple[str, frozenset[str] | None]] = []
+    for line in lines:
+        parts = line.split("#", 1)[0].split()
+        if len(parts) > 2:
+            raise ConfigError(
+                f"SCO_QA_API_KEYS_FILE {path}: a line holds a key and, optionally, its "
+                "collections separated by commas (KEY hr,eng)"
+            )
+        if parts:
+            names = frozenset(n for n in parts[1].split(",") if n) if len(parts) == 2 else None
+            out.append((parts[0], names))
+    return out
 
 
 def api_keys(settings: Settings) -> ApiKeys:
     """The keys the settings turn on (SCO_QA_API_KEYS and SCO_QA_API_KEYS_FILE together)."""
     keys = [k.get_secret_value() for k in settings.api_keys]
+    scoped: list[tuple[str, frozenset[str]]] = []
     if settings.api_keys_file is not None:
         from_file = read_keys_file(settings.api_keys_file)
         if not from_file:
             raise ConfigError(f"SCO_QA_API_KEYS_FILE {settings.api_keys_file} holds no key")
-        keys += from_file
-    if settings.admin_token is not None and keys:
+        keys += [k for k, names in from_file if names is None]
+        scoped += [(k, names) for k, names in from_file if names is not None]
+    if settings.admin_token is not None and (keys or scoped):
         keys.append(settings.admin_token.get_secret_value())  # the admin may use every route
-    return ApiKeys.of(keys)
+    return ApiKeys.of(keys, scoped)
+
+
+#: where the guard leaves, in the request's scope, the collections its key may use
+SCOPE_KEY = "sco_qa_collections"
+
+
+def check_collection(scope: Scope, name: str) -> None:
+    """The request's key may use the collection ``name``; CollectionForbidden otherwise."""
+    allowed = scope.get("state", {}).get(SCOPE_KEY)
+    if allowed is not None and name not in allowed:
+        raise CollectionForbidden(
+            f"this API key may not use the collection {name!r}; it may use: "
+            + ", ".join(sorted(allowed))
+        )
 
 
 def parse_rate(text: str) -> tuple[int, float]:
@@ -136,11 +175,13 @@ def bearer(authorization: str | None) -> str | None:
     return authorization[7:].strip() or None
 
 
+_UPLOAD_PATH = re.compile(r"^(/collections/[^/]+)?/documents(/.*)?$")
+
+
 def is_upload(scope: Scope) -> bool:
-    """A request to the admin routes that change the corpus."""
-    path = scope["path"]
+    """A request to the admin routes that change a corpus."""
     changes = scope["method"] in ("POST", "DELETE")
-    return changes and (path == "/documents" or path.startswith("/documents/"))
+    return changes and bool(_UPLOAD_PATH.match(scope["path"]))
 
 
 class ApiKeyGuard:
@@ -166,6 +207,8 @@ class ApiKeyGuard:
                 "a valid API key is required: send Authorization: Bearer <key>",
                 scope["path"],
             )
+        if caller in self.keys.scopes:
+            scope.setdefault("state", {})[SCOPE_KEY] = self.keys.scopes[caller]
         wait = self.limiter.take(caller) if self.limiter else 0.0
         if wait:
             retry = str(max(1, math.ceil(wait)))

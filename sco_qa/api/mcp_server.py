@@ -58,15 +58,37 @@ class DocumentText(BaseModel):
     pages: list[int] = Field(description="where each page starts (PDF); else []")
 
 
+#: a collection's name (None: the default) and the HTTP request (None over stdio) → the
+#: collection's name and engine; a ScoQaError for an unknown or forbidden collection
+Resolve = Callable[[str | None, Any], tuple[str, Engine]]
+COLLECTION = Annotated[
+    str | None,
+    Field(description="the collection to use (resource collections://list); default: the first"),
+]
+
+
+def _request(ctx: Any) -> Any:
+    """The HTTP request a tool call came in (None over stdio)."""
+    try:
+        return ctx.request_context.request
+    except (AttributeError, ValueError):
+        return None
+
+
 def _call(
-    engine: Callable[[], Engine], what: Callable[[Engine], Any], resource: bool = False
-) -> Any:
-    """Run ``what`` on the engine; the package's errors become the tool (or resource) errors
-    the client reads."""
+    resolve: Resolve,
+    collection: str | None,
+    ctx: Any,
+    what: Callable[[Engine], Any],
+    resource: bool = False,
+) -> tuple[str, Any]:
+    """Run ``what`` on the collection's engine: (the collection's name, what it returned);
+    the package's errors become the tool (or resource) errors the client reads."""
     from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
     try:
-        return what(engine())
+        name, engine = resolve(collection, _request(ctx))
+        return name, what(engine)
     except ScoQaError as exc:
         raise (ResourceError if resource else ToolError)(str(exc)) from None
 
@@ -94,11 +116,13 @@ def document_text(engine: Engine, doc_id: str, start: int, end: int | None) -> D
 
 
 def build_mcp(
-    engine: Callable[[], Engine], observe: Callable[[Answer], None] | None = None
+    resolve: Resolve,
+    listing: Callable[[], list[dict[str, Any]]],
+    observe: Callable[[Answer, str], None] | None = None,
 ) -> MCPServer:
-    """The MCP server over the engine ``engine()`` returns (read per call, so it follows a
-    server's switches of index build)."""
-    from mcp.server.mcpserver import MCPServer
+    """The MCP server over the collections ``resolve`` finds (each engine read per call, so
+    it follows a server's switches of index build); ``listing`` describes them."""
+    from mcp.server.mcpserver import Context, MCPServer
     from mcp.server.mcpserver.exceptions import ResourceNotFoundError
     from mcp.types import ToolAnnotations
 
@@ -109,43 +133,57 @@ def build_mcp(
         "sco-qa", instructions=INSTRUCTIONS, version=package_version(), log_level="WARNING"
     )
 
-    @server.tool(title="Ask the documents", annotations=reads)
     def ask(
         question: Annotated[str, Field(min_length=1, max_length=MAX_CHARS)],
         history: Annotated[list[TurnIn], Field(max_length=MAX_TURNS)] | None = None,
         k: Annotated[int, Field(ge=1, le=MAX_K)] | None = None,
+        collection: COLLECTION = None,
+        ctx: Any = None,
     ) -> AskResult:
         """Answer a question with verbatim quotes from the documents and their citations
         (doc_id, start, end); answered is false when the documents do not say."""
         turns = [t.to_record() for t in history or []]
-        answer: Answer = _call(engine, lambda e: e.ask(question, k, turns))
+        name, answer = _call(resolve, collection, ctx, lambda e: e.ask(question, k, turns))
         if observe is not None:
-            observe(answer)
+            observe(answer, name)
         return AskResult.model_validate(answer, from_attributes=True)
 
-    @server.tool(title="Search the documents", annotations=reads)
     def search(
         question: Annotated[str, Field(min_length=1, max_length=MAX_CHARS)],
         k: Annotated[int, Field(ge=1, le=MAX_K)] = 5,
+        collection: COLLECTION = None,
+        ctx: Any = None,
     ) -> SearchResult:
         """The k passages that best match a question, best first, with their offsets."""
-        hits = _call(engine, lambda e: e.search(question, k))
+        hits = _call(resolve, collection, ctx, lambda e: e.search(question, k))[1]
         return SearchResult(query=question, hits=[PassageOut.model_validate(h) for h in hits])
 
-    @server.tool(title="Read a document", annotations=reads)
     def get_document(
         doc_id: Annotated[str, Field(min_length=1, max_length=1000)],
         start: Annotated[int, Field(ge=0)] = 0,
         end: Annotated[int, Field(ge=0)] | None = None,
+        collection: COLLECTION = None,
+        ctx: Any = None,
     ) -> DocumentText:
         """A document's text, whole or from start to end (character offsets, as in
         citations)."""
-        return _call(engine, lambda e: document_text(e, doc_id, start, end))  # type: ignore[no-any-return]
+        got = _call(resolve, collection, ctx, lambda e: document_text(e, doc_id, start, end))
+        return got[1]  # type: ignore[no-any-return]
+
+    for tool, title in ((ask, "Ask the documents"), (search, "Search the documents"),
+                        (get_document, "Read a document")):  # fmt: skip
+        tool.__annotations__["ctx"] = Context  # the SDK passes the call's context here
+        server.tool(title=title, annotations=reads)(tool)
+
+    @server.resource("collections://list", mime_type="application/json", title="Collections")
+    def collections() -> str:
+        """The collections served (the first is the default): name, title, status."""
+        return json.dumps(listing())
 
     @server.resource("documents://list", mime_type="application/json", title="Documents")
     def documents() -> str:
-        """Every document: id, title, length and the URI of its text."""
-        docs = _call(engine, lambda e: list(e.index.documents.values()), resource=True)
+        """Every document of the default collection: id, title, length and its text's URI."""
+        docs = _call(resolve, None, None, lambda e: list(e.index.documents.values()), True)[1]
         return json.dumps(
             [
                 {"doc_id": d.doc_id, "title": d.title, "length": len(d.text), "uri": _uri(d.doc_id)}
@@ -156,7 +194,7 @@ def build_mcp(
     @server.resource("documents://{doc_id}", mime_type="text/plain", title="A document's text")
     def document(doc_id: str) -> str:
         """One document's full text (offsets in citations refer to it); the id URL-encoded."""
-        docs = _call(engine, lambda e: e.index.documents, resource=True)
+        docs = _call(resolve, None, None, lambda e: e.index.documents, resource=True)[1]
         doc = docs.get(doc_id) or docs.get(unquote(doc_id))
         if doc is None:
             raise ResourceNotFoundError(f"no document with id {doc_id!r}")

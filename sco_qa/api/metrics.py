@@ -33,46 +33,61 @@ STAGES = ("embed", "search", "compose", "total")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-class IndexCollector(Collector):
-    """The loaded index, read at scrape time: build id, model, backend, scorer, counts."""
+#: each served collection's name with its engine (None while it loads)
+Engines = Callable[[], Sequence[tuple[str, Engine | None]]]
 
-    def __init__(self, engine: Callable[[], Engine | None], backend: str) -> None:
-        self.engine, self.backend = engine, backend
+
+class IndexCollector(Collector):
+    """Each collection's loaded index, read at scrape time: build id, model, backend,
+    scorer, counts, labelled by collection."""
+
+    def __init__(self, engines: Engines, backend: str) -> None:
+        self.engines, self.backend = engines, backend
 
     def collect(self) -> Iterator[Metric]:
-        """The index's info and counts; ready 0 while it loads."""
-        engine = self.engine()
-        ready = GaugeMetricFamily("sco_qa_index_ready", "1 when the index is loaded")
-        ready.add_metric([], 0.0 if engine is None else 1.0)
-        yield ready
-        if engine is None:
-            return
-        m = engine.index.manifest
-        info = InfoMetricFamily("sco_qa_index", "the loaded index build and how it answers")
-        info.add_metric(
-            [],
-            {
-                "build": engine.index.path.name,
-                "built_at": str(m["built_at"]),
-                "model": str(m["model"]["name"]),
-                "backend": self.backend,
-                "answer_scorer": engine.answerer.version,
-            },
+        """The indexes' info and counts; ready 0 while one loads."""
+        engines = list(self.engines())
+        ready = GaugeMetricFamily(
+            "sco_qa_index_ready", "1 when the index is loaded", labels=["collection"]
         )
-        yield info
-        for name in ("documents", "passages", "sentences"):
-            g = GaugeMetricFamily(f"sco_qa_{name}", f"{name} in the loaded index")
-            g.add_metric([], float(m["counts"][name]))
-            yield g
+        for name, engine in engines:
+            ready.add_metric([name], 0.0 if engine is None else 1.0)
+        yield ready
+        loaded = [(n, e) for n, e in engines if e is not None]
+        info = InfoMetricFamily(
+            "sco_qa_index", "the loaded index build and how it answers", labels=["collection"]
+        )
+        for name, engine in loaded:
+            m = engine.index.manifest
+            info.add_metric(
+                [name],
+                {
+                    "build": engine.index.path.name,
+                    "built_at": m.built_at,
+                    "model": m.model.name,
+                    "backend": self.backend,
+                    "answer_scorer": engine.answerer.version,
+                },
+            )
+        if loaded:
+            yield info
+        for what in ("documents", "passages", "sentences"):
+            g = GaugeMetricFamily(
+                f"sco_qa_{what}", f"{what} in the loaded index", labels=["collection"]
+            )
+            for name, engine in loaded:
+                g.add_metric([name], float(getattr(engine.index.manifest.counts, what)))
+            if loaded:
+                yield g
 
 
 class Metrics:
     """The service's metrics, in a registry of its own (one per app)."""
 
-    def __init__(self, engine: Callable[[], Engine | None], backend: str) -> None:
+    def __init__(self, engines: Engines, backend: str) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call]  # no ``_created`` series
         self.registry = CollectorRegistry()
-        self.index = IndexCollector(engine, backend)
+        self.index = IndexCollector(engines, backend)
         r = self.registry
         self.requests = Counter(
             "sco_qa_http_requests",
@@ -89,24 +104,25 @@ class Metrics:
         self.stages = Histogram(
             "sco_qa_ask_stage_seconds",
             "latency of answering a question, by stage: embed, search, compose, total",
-            ["stage"],
+            ["stage", "collection"],
             buckets=STAGE_BUCKETS,
             registry=r,
         )
         self.answers = Counter(
             "sco_qa_answers",
-            "questions answered or refused, by interface (api, openai, mcp)",
-            ["outcome", "interface"],
+            "questions answered or refused, by interface (api, openai, mcp) and collection",
+            ["outcome", "interface", "collection"],
             registry=r,
         )
         r.register(self.index)
 
-    def observe(self, answer: Answer, interface: str) -> None:
-        """Count an answer and record its stage timings."""
-        self.answers.labels("answered" if answer.answered else "refused", interface).inc()
+    def observe(self, answer: Answer, interface: str, collection: str) -> None:
+        """Count an answer of ``collection`` and record its stage timings."""
+        outcome = "answered" if answer.answered else "refused"
+        self.answers.labels(outcome, interface, collection).inc()
         for stage in STAGES:
             if stage in answer.timings_ms:
-                self.stages.labels(stage).observe(answer.timings_ms[stage] / 1e3)
+                self.stages.labels(stage, collection).observe(answer.timings_ms[stage] / 1e3)
 
     def render(self) -> bytes:
         """The text exposition: this process's registry, or every worker's in multiprocess

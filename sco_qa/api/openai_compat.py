@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..answer import MAX_TURNS
 from ..engine import Engine
-from ..errors import QuestionError
+from ..errors import IndexStateError, QuestionError
 from ..records import Answer, Citation, Turn
 from .schemas import EXAMPLE_Q, TURN_ANSWER_CHARS, TURN_QUESTION_CHARS, CitationOut
 
@@ -259,30 +259,41 @@ def stream_events(done: ChatCompletion, include_usage: bool) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
+#: a model id → (the collection's name, its engine); 404 for an id not served
+Resolve = Callable[[str, Request], tuple[str, Engine]]
+
+
 def add_routes(
     app: FastAPI,
-    engine: Callable[[], Engine],
-    model_id: str,
-    observe: Callable[[Answer], None],
+    resolve: Resolve,
+    model_ids: Callable[[], list[str]],
+    observe: Callable[[Answer, str], None],
     errors: dict[int | str, dict[str, Any]],
 ) -> None:
-    """``GET /v1/models``, ``GET /v1/models/{id}`` and ``POST /v1/chat/completions``."""
+    """``GET /v1/models``, ``GET /v1/models/{id}`` and ``POST /v1/chat/completions``: one
+    model per collection, ``model`` picks the collection asked."""
 
-    def model() -> ModelOut:
-        built = str(engine().index.manifest["built_at"])
+    def model(model_id: str, request: Request) -> ModelOut:
+        built = resolve(model_id, request)[1].index.manifest.built_at
         created = int(datetime.fromisoformat(built.replace("Z", "+00:00")).timestamp())
         return ModelOut(id=model_id, created=created)
 
     @app.get("/v1/models", response_model=ModelList, responses=errors, tags=["openai"])
-    def models() -> ModelList:
-        """The served corpus, as the one model OpenAI clients may name."""
-        return ModelList(data=[model()])
+    def models(request: Request) -> ModelList:
+        """The served collections, one model each, as OpenAI clients may name them (one not
+        loaded yet has ``created`` 0)."""
+        out = []
+        for m in model_ids():
+            try:
+                out.append(model(m, request))
+            except IndexStateError:
+                out.append(ModelOut(id=m, created=0))
+        return ModelList(data=out)
 
     @app.get("/v1/models/{name}", response_model=ModelOut, responses=errors, tags=["openai"])
-    def one_model(name: str) -> ModelOut:
-        """The served corpus's model entry; 404 for any other name."""
-        _check_model(name, model_id)
-        return model()
+    def one_model(name: str, request: Request) -> ModelOut:
+        """A served collection's model entry; 404 for any other name."""
+        return model(name, request)
 
     @app.post(
         "/v1/chat/completions",
@@ -293,14 +304,15 @@ def add_routes(
         },
         tags=["openai"],
     )
-    async def chat(body: ChatRequest) -> Any:
+    async def chat(body: ChatRequest, request: Request) -> Any:
         """Answer the last user message with verbatim quotes (``[n]`` markers, a Sources
-        list and ``message.citations``); ``stream`` sends OpenAI's chunks, then ``[DONE]``."""
-        _check_model(body.model, model_id)
+        list and ``message.citations``) from the collection ``model`` names; ``stream``
+        sends OpenAI's chunks, then ``[DONE]``."""
+        collection, engine = resolve(body.model, request)
         question, history = read_messages(body.messages)
-        answer = await run_in_threadpool(lambda: engine().ask(question, None, history))
-        observe(answer)
-        done = completion(answer, model_id)
+        answer = await run_in_threadpool(lambda: engine.ask(question, None, history))
+        observe(answer, collection)
+        done = completion(answer, body.model)
         if not body.stream:
             return done
         usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -311,8 +323,9 @@ def add_routes(
         )
 
 
-def _check_model(name: str, model_id: str) -> None:
-    if name != model_id:
-        raise StarletteHTTPException(
-            404, f"the model {name!r} does not exist; GET /v1/models lists {model_id!r}"
-        )
+def unknown_model(name: str, ids: Sequence[str]) -> StarletteHTTPException:
+    """The 404 for a model id no collection has."""
+    listed = ", ".join(repr(i) for i in ids)
+    return StarletteHTTPException(
+        404, f"the model {name!r} does not exist; GET /v1/models lists {listed}"
+    )

@@ -298,6 +298,8 @@ class ChangeOut(BaseModel):
     build: str
     documents: int
     skipped: list[SkippedOut]
+    embedded: int = Field(0, description="texts the build embedded (new or changed ones)")
+    reused: int = Field(0, description="texts whose vectors the build took from the one before")
 
 
 class SiteOut(BaseModel):
@@ -328,6 +330,44 @@ class Health(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
     status: str
+
+
+class CollectionOut(BaseModel):
+    """A served collection and its state; counts, build time and memory once loaded."""
+
+    name: str
+    title: str
+    status: str = Field(description="ready, loading, not loaded (lazy) or error")
+    error: str = ""
+    rebuild_error: str = ""
+    documents: int | None = None
+    passages: int | None = None
+    built_at: str | None = None
+    memory_bytes: int | None = Field(
+        None, description="about what its loaded index holds in memory (its build's files)"
+    )
+
+
+class CollectionList(BaseModel):
+    """The collections a server serves (the default answers the unprefixed routes)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "default": "hr",
+                    "collections": [
+                        {"name": "hr", "title": "HR handbook", "status": "ready",
+                         "documents": 12, "passages": 340, "built_at": "2026-11-28T05:12:21Z",
+                         "memory_bytes": 1843200},
+                        {"name": "eng", "title": "Runbooks", "status": "not loaded"},
+                    ],
+                }
+            ]
+        }
+    )  # fmt: skip
+    default: str
+    collections: list[CollectionOut]
 
 
 class Ready(BaseModel):
@@ -361,6 +401,9 @@ class Ready(BaseModel):
     corpus_fingerprint: str
     rebuild_error: str = Field(
         "", description="why the corpus could not be rebuilt (the last good build is served)"
+    )
+    collections: list[CollectionOut] = Field(
+        default_factory=list, description="every collection served, the default first"
     )
 
 

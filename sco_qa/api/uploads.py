@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import durable
-from ..config import Settings
 from ..corpus import READERS, UPLOAD_PREFIX, doc_id_for, read_corpus, read_file
-from ..engine import Engine, chunking_params
+from ..engine import Engine
 from ..errors import CorpusError, ScoQaError
-from ..index import BuildReport, build_index
+from ..index import BuildReport, IndexSpec, build_index
 from .middleware import denied
 
 _UNSAFE = re.compile(r"[^\w .()+-]+")
@@ -61,22 +60,22 @@ def safe_name(name: str | None) -> str:
 
 @dataclass
 class Uploads:
-    """Writes into the corpus and rebuilds, one change at a time."""
+    """Writes into one collection's corpus and rebuilds, one change at a time."""
 
-    settings: Settings
+    spec: IndexSpec
     lock: threading.Lock
 
     @classmethod
-    def create(cls, settings: Settings) -> Uploads:
-        """Uploads for the corpus of ``settings``."""
-        return cls(settings, threading.Lock())
+    def create(cls, spec: IndexSpec) -> Uploads:
+        """Uploads for the corpus of ``spec``."""
+        return cls(spec, threading.Lock())
 
     def add(self, engine: Engine, name: str, data: bytes) -> tuple[str, bool, BuildReport]:
         """Check, write and index one file; (doc id, whether it is new, the build). A file
         that would be skipped or would take another document's id is refused (409) before
         anything is written; a failed build puts the corpus back as it was."""
-        corpus = self.settings.corpus_dir
-        if len(data) > self.settings.max_file_bytes:
+        corpus = self.spec.corpus_dir
+        if len(data) > self.spec.max_file_bytes:
             raise UploadError(413, "file_too_large", "the file is over SCO_QA_MAX_FILE_MB")
         if not data:
             raise UploadError(422, "unreadable_file", "the file is empty")
@@ -115,7 +114,7 @@ class Uploads:
         """Delete a document's file from the corpus and rebuild (the file comes back when
         the build fails)."""
         doc = engine.index.documents.get(doc_id)
-        root = self.settings.corpus_dir.resolve()
+        root = self.spec.corpus_dir.resolve()
         if doc is None or not doc.path:
             raise UploadError(404, "not_found", f"no document with id {doc_id!r}")
         path = Path(doc.path).resolve()
@@ -131,18 +130,10 @@ class Uploads:
                 raise
 
     def _rebuild(self, engine: Engine) -> BuildReport:
-        s = self.settings
-        corpus = read_corpus(s.corpus_dir, s.max_file_bytes)
-        return build_index(
-            s.corpus_dir,
-            s.index_dir,
-            engine.embedder,
-            chunking_params(s),
-            s.ann_threshold,
-            corpus,
-            engine.answerer.version,
-            s.keep_builds,
-        )
+        """A build of the corpus as it now is (reusing what did not change)."""
+        spec = engine.spec
+        corpus = read_corpus(spec.corpus_dir, spec.max_file_bytes)
+        return build_index(spec, engine.embedder, corpus=corpus)
 
 
 def _check_free(corpus: Path, target: Path, doc_id: str) -> None:

@@ -1,10 +1,8 @@
 """The index: a folder of plain files (FAISS, numpy, BM25, JSON) plus ``manifest.json``;
-built, verified on load, and switched atomically."""
+described by one ``IndexSpec``, built incrementally, verified on load, and switched
+atomically."""
 
 from .build import (
-    ANN_THRESHOLD,
-    CURRENT,
-    KEEP_BUILDS,
     BuildReport,
     build_index,
     builds,
@@ -12,22 +10,37 @@ from .build import (
     remove_unfinished_builds,
     rollback,
 )
-from .load import Index, current_build, ensure_index, load_index, open_index, rebuild_reason
-from .manifest import FORMAT, read_manifest, rebuild_hint
+from .collection import Collection, collections_of, pick
+from .load import (
+    Index,
+    build_bytes,
+    current_build,
+    ensure_index,
+    load_index,
+    open_index,
+    rebuild_reason,
+)
+from .manifest import CURRENT, FORMAT, Manifest, read_manifest, rebuild_hint
+from .spec import DEFAULT_COLLECTION, IndexSpec
 
 __all__ = [
-    "ANN_THRESHOLD",
     "CURRENT",
+    "DEFAULT_COLLECTION",
     "FORMAT",
-    "KEEP_BUILDS",
     "BuildReport",
+    "Collection",
     "Index",
+    "IndexSpec",
+    "Manifest",
+    "build_bytes",
     "build_index",
     "builds",
+    "collections_of",
     "current_build",
     "ensure_index",
     "load_index",
     "open_index",
+    "pick",
     "read_manifest",
     "rebuild_hint",
     "rebuild_reason",

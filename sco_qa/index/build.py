@@ -1,4 +1,6 @@
 """Build an index: chunk, embed and write a new build folder, then switch ``CURRENT`` to it.
+A build reuses the live build's passages, sentences and vectors of whatever is unchanged
+(``reuse.py``), so it embeds only new or changed texts.
 
 Layout::
 
@@ -25,22 +27,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import durable
-from ..chunking import ChunkingParams, chunk_corpus
-from ..corpus import CorpusRead, read_corpus
+from ..chunking import ChunkingParams, chunk_document
+from ..corpus import CorpusRead, document_hash, read_corpus
 from ..errors import CorpusError, IndexStateError
 from ..records import Chunk, Document, Sentence, Skipped
 from .dense import build_dense
 from .lexical import LexicalIndex
 from .lock import build_lock
-from .manifest import FORMAT, MANIFEST, corpus_section, rebuild_hint
+from .manifest import CURRENT, FORMAT, MANIFEST, corpus_section, rebuild_hint
+from .reuse import Previous, previous_build, text_key
+from .spec import IndexSpec
 
 if TYPE_CHECKING:
     from ..embedding import Embedder
 
-ANN_THRESHOLD = 50_000  # passages from which IVF replaces exact search (benchmarks/scale.py)
-#: finished builds kept on disk (the live one and those before it, for `sco-qa rollback`)
-KEEP_BUILDS = 3
-CURRENT = "CURRENT"
 log = logging.getLogger(__name__)
 
 
@@ -56,6 +56,10 @@ class BuildReport:
     truncated: tuple[str, ...]
     skipped: tuple[Skipped, ...] = ()
     files: tuple[str, ...] = ()  # the documents' source files
+    embedded: int = 0  # distinct texts embedded by this build
+    reused: int = 0  # texts whose vectors were taken from the build before
+    texts: int = 0  # passages and sentences in all
+    full_reason: str = ""  # why nothing could be reused, when nothing was
 
 
 # ---------------------------------------------------------------- writing
@@ -113,39 +117,90 @@ def quiet(message: str) -> None:
     log.debug("%s", message)
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: Progress) -> np.ndarray:
-    """Vectors of ``texts``, embedded in steps so that progress can be told."""
+def _embed(embedder: Embedder, texts: list[str], total: int, progress: Progress) -> np.ndarray:
+    """Vectors of ``texts`` (the new ones of ``total``), embedded in steps so that progress
+    can be told."""
     parts = []
     for start in range(0, len(texts), PROGRESS_STEP):
-        progress(f"embedding {start} of {len(texts)} passages and sentences")
+        if start:
+            progress(f"embedded {start:,} of {len(texts):,} new texts (of {total:,})")
         parts.append(embedder.embed(texts[start : start + PROGRESS_STEP], progress=True))
-    progress("writing the index files")
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Every text's vector, and how many were embedded now and how many reused."""
+
+    vectors: np.ndarray
+    embedded: int
+    reused: int
+
+
+def embed_new(
+    embedder: Embedder, texts: list[str], previous: Previous | None, progress: Progress
+) -> Embedded:
+    """Vectors of ``texts`` in order: each text the live build holds is taken from it, and
+    each other distinct text is embedded once (a one-sentence passage is its sentence)."""
+    out = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    todo: dict[bytes, list[int]] = {}
+    reused = 0
+    for i, text in enumerate(texts):
+        old = previous.vector(text) if previous is not None else None
+        if old is not None:
+            out[i] = old
+            reused += 1
+        else:
+            todo.setdefault(text_key(text), []).append(i)
+    progress(f"embedding {len(todo):,} new of {len(texts):,} texts")
+    fresh = _embed(embedder, [texts[rows[0]] for rows in todo.values()], len(texts), progress)
+    for vector, rows in zip(fresh, todo.values(), strict=True):
+        out[rows] = vector
+    return Embedded(out, len(todo), reused)
+
+
+def chunk_new(
+    docs: list[Document], params: ChunkingParams, previous: Previous | None
+) -> tuple[list[Chunk], list[Sentence]]:
+    """Every document's passages and sentences, in document order: those of a document the
+    live build holds with the same content (same id, same hash) are taken from it."""
+    chunks: list[Chunk] = []
+    sentences: list[Sentence] = []
+    for doc in docs:
+        old = previous.records.get(doc.doc_id) if previous is not None else None
+        if old is not None and old[0] == document_hash(doc):
+            c, s = old[1], old[2]
+        else:
+            c, s = chunk_document(doc, params)
+        chunks.extend(c)
+        sentences.extend(s)
+    return chunks, sentences
 
 
 def _write_build(
     folder: Path,
+    spec: IndexSpec,
     corpus: CorpusRead,
     embedder: Embedder,
-    params: ChunkingParams,
-    ann_threshold: int,
-    scorer: str,
+    *,
+    previous: Previous | None,
     progress: Progress,
 ) -> tuple[dict[str, Any], list[str]]:
     docs = corpus.documents
-    chunks, sentences = chunk_corpus(docs, params)
+    chunks, sentences = chunk_new(docs, spec.chunking, previous)
     progress(f"{len(docs)} documents cut into {len(chunks)} passages, {len(sentences)} sentences")
     truncated = _truncated(embedder, chunks, sentences)
     texts = [c.text for c in chunks] + [s.text for s in sentences]
-    vectors = _embed(embedder, texts, progress)
-    pvec, svec = vectors[: len(chunks)], vectors[len(chunks) :]
+    got = embed_new(embedder, texts, previous, progress)
+    progress("writing the index files")
+    pvec, svec = got.vectors[: len(chunks)], got.vectors[len(chunks) :]
     artifacts = {
         "chunks.json": _records_json(chunks, sentences),
         "documents.json": _documents_json(docs),
         "passages.npy": _npy_bytes(pvec),
         "sentences.npy": _npy_bytes(svec),
     }
-    artifacts["passages.faiss"], dense = build_dense(pvec, embedder.dim, ann_threshold)
+    artifacts["passages.faiss"], dense = build_dense(pvec, embedder.dim, spec.ann_threshold)
     for name, data in artifacts.items():
         durable.write_synced(folder / name, data)
     (folder / "bm25").mkdir()
@@ -158,10 +213,17 @@ def _write_build(
         "format": FORMAT,
         "model": {"name": embedder.name, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
         "corpus": corpus_section(corpus),
-        "chunking": asdict(params),
+        "chunking": asdict(spec.chunking),
+        "spec": spec.recorded(),
         "dense_index": asdict(dense),
         "counts": {"documents": len(docs), "passages": len(chunks), "sentences": len(sentences)},
-        "answer_scorer": scorer,
+        "embedding": {
+            "texts": len(texts),
+            "embedded": got.embedded,
+            "reused": got.reused,
+            "from_build": previous.build if previous is not None else "",
+        },
+        "answer_scorer": spec.scorer,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checksums": {n: durable.sha256_file(folder / n) for n in sorted(names)},
     }
@@ -169,51 +231,49 @@ def _write_build(
 
 
 def build_index(
-    corpus_dir: Path,
-    index_dir: Path,
+    spec: IndexSpec,
     embedder: Embedder,
-    params: ChunkingParams = ChunkingParams(),
-    ann_threshold: int = ANN_THRESHOLD,
+    *,
     corpus: CorpusRead | None = None,
-    scorer: str = "",
-    keep: int = KEEP_BUILDS,
+    full: bool = False,
     wait: bool = True,
     locked: bool = False,
     progress: Progress = quiet,
 ) -> BuildReport:
-    """Chunk, embed and index ``corpus_dir`` (or ``corpus`` already read from it); switch
-    ``index_dir`` to the new build atomically. One build of a folder runs at a time: the
-    next waits (or, without ``wait``, fails). ``scorer`` names the answer scorer in use, for
-    the manifest (``locked``: the caller holds the build lock already). A corpus with no
-    readable document is an error."""
-    corpus = read_corpus(corpus_dir) if corpus is None else corpus
+    """Chunk, embed and index ``spec``'s corpus folder (or ``corpus`` already read from it);
+    switch its index folder to the new build atomically.
+
+    The build reuses what the live build holds for unchanged documents and texts (``full``:
+    embeds everything anew); the result is the index a full build writes. One build of a
+    folder runs at a time: the next waits (or, without ``wait``, fails; ``locked``: the
+    caller holds the build lock already). A corpus with no readable document is an error.
+    """
+    corpus = read_corpus(spec.corpus_dir, spec.max_file_bytes) if corpus is None else corpus
     if not corpus.documents:
-        raise CorpusError(no_documents(corpus_dir, corpus))
-    args = (index_dir, corpus, embedder, params, ann_threshold, scorer, keep, progress)
+        raise CorpusError(no_documents(spec.corpus_dir, corpus))
     if locked:
-        return _build(*args)
-    with build_lock(index_dir, wait):
-        return _build(*args)
+        return _build(spec, corpus, embedder, full=full, progress=progress)
+    with build_lock(spec.index_dir, wait):
+        return _build(spec, corpus, embedder, full=full, progress=progress)
 
 
 def _build(
-    index_dir: Path,
-    corpus: CorpusRead,
-    embedder: Embedder,
-    params: ChunkingParams,
-    ann_threshold: int,
-    scorer: str,
-    keep: int,
-    progress: Progress,
+    spec: IndexSpec, corpus: CorpusRead, embedder: Embedder, *, full: bool, progress: Progress
 ) -> BuildReport:
     started = time.perf_counter()
+    index_dir = spec.index_dir
     _remove_unfinished(index_dir)
+    previous, why = (
+        (None, "a full build was asked for")
+        if full
+        else previous_build(index_dir, embedder.name, embedder.dim, spec.chunking)
+    )
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         folder.mkdir()
         manifest, truncated = _write_build(
-            folder, corpus, embedder, params, ann_threshold, scorer, progress
+            folder, spec, corpus, embedder, previous=previous, progress=progress
         )
         durable.write_synced(folder / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
         durable.fsync_dir(folder)
@@ -223,8 +283,8 @@ def _build(
         if isinstance(exc, OSError):
             raise IndexStateError(write_error(index_dir, exc)) from None
         raise
-    remove_old_builds(index_dir, keep)
-    counts = manifest["counts"]
+    remove_old_builds(index_dir, spec.keep_builds)
+    counts, made = manifest["counts"], manifest["embedding"]
     return BuildReport(
         folder,
         counts["documents"],
@@ -234,6 +294,10 @@ def _build(
         tuple(truncated),
         tuple(corpus.skipped),
         tuple(d.path for d in corpus.documents),
+        embedded=made["embedded"],
+        reused=made["reused"],
+        texts=made["texts"],
+        full_reason=why,
     )
 
 
@@ -273,7 +337,7 @@ def builds(index_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: ((p / MANIFEST).stat().st_mtime_ns, p.name))
 
 
-def remove_old_builds(index_dir: Path, keep: int = KEEP_BUILDS) -> list[Path]:
+def remove_old_builds(index_dir: Path, keep: int) -> list[Path]:
     """Remove finished builds beyond the ``keep`` newest (the live one never), and pointer
     temp files a crash left behind (older than a minute, so not another build's)."""
     live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()

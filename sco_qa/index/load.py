@@ -13,15 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..chunking import ChunkingParams
 from ..corpus import CorpusRead, read_corpus
 from ..errors import IndexStateError, StaleIndexError
 from ..records import Chunk, Document, Sentence
-from .build import ANN_THRESHOLD, CURRENT, KEEP_BUILDS, Progress, build_index, quiet
+from .build import Progress, build_index, quiet
 from .dense import DenseBackend, load_dense
 from .lexical import LexicalIndex
 from .lock import build_lock
-from .manifest import check_fresh, check_model, read_manifest, rebuild_hint, verify_checksums
+from .manifest import (
+    CURRENT,
+    Manifest,
+    check_fresh,
+    check_model,
+    read_manifest,
+    rebuild_hint,
+    verify_checksums,
+)
+from .spec import IndexSpec
 
 if TYPE_CHECKING:
     from ..embedding import Embedder
@@ -33,7 +41,7 @@ log = logging.getLogger(__name__)
 class Index:
     """Everything search and answering need, loaded in memory (vectors memory-mapped)."""
 
-    manifest: dict[str, Any]
+    manifest: Manifest
     documents: dict[str, Document]
     chunks: list[Chunk]
     sentences: list[Sentence]
@@ -43,6 +51,12 @@ class Index:
     lexical: LexicalIndex
     chunk_sentences: dict[str, tuple[int, ...]] = field(default_factory=dict)  # positions
     path: Path = Path()
+
+
+def build_bytes(folder: Path) -> int:
+    """About what a build takes in memory once loaded: its files' sizes (vectors, FAISS,
+    BM25, documents and records are each held or mapped whole)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def current_build(index_dir: Path) -> Path:
@@ -123,25 +137,26 @@ def _load_documents(folder: Path) -> dict[str, Document] | None:
 
 
 def load_index(
-    corpus_dir: Path,
-    index_dir: Path,
+    spec: IndexSpec,
     embedder: Embedder | None = None,
+    *,
     corpus: CorpusRead | None = None,
     check_corpus: bool = True,
 ) -> Index:
     """Load and verify the live index; never returns a partial index. With ``check_corpus``
     the corpus folder must still be what the index was built from (a StaleIndexError
     otherwise); without it the build is served as it was made (a rollback, a switch)."""
+    index_dir = spec.index_dir
     folder = current_build(index_dir)
     manifest = read_manifest(folder)
     check_model(manifest, embedder, index_dir)
     verify_checksums(folder, manifest)
     if check_corpus:
-        corpus = read_corpus(corpus_dir) if corpus is None else corpus
-        check_fresh(manifest, corpus, corpus_dir, index_dir)
+        corpus = _read(spec) if corpus is None else corpus
+        check_fresh(manifest, corpus, spec.corpus_dir, index_dir)
     by_id = _load_documents(folder)
     if by_id is None:
-        corpus = read_corpus(corpus_dir) if corpus is None else corpus
+        corpus = _read(spec) if corpus is None else corpus
         by_id = {d.doc_id: d for d in corpus.documents}
     chunks, sentences = _load_records(folder, by_id)
     dense, pvec, svec = _load_arrays(folder)
@@ -157,95 +172,67 @@ def load_index(
     )
 
 
+def _read(spec: IndexSpec) -> CorpusRead:
+    return read_corpus(spec.corpus_dir, spec.max_file_bytes)
+
+
 def rebuild_reason(
-    index_dir: Path,
-    corpus: CorpusRead,
-    corpus_dir: Path,
-    params: ChunkingParams,
-    embedder: Embedder | None = None,
+    spec: IndexSpec, corpus: CorpusRead, embedder: Embedder | None = None
 ) -> str | None:
     """Why the live index must be (re)built, or None when it serves this corpus as it is.
 
     A damaged index (a pointer to nothing, an unreadable manifest) is never rebuilt
     silently: that raises an IndexStateError naming the file.
     """
+    index_dir = spec.index_dir
     if not (index_dir / CURRENT).exists():
         return f"no index in {index_dir}"
     manifest = read_manifest(current_build(index_dir))
     try:
         check_model(manifest, embedder, index_dir)
-        check_fresh(manifest, corpus, corpus_dir, index_dir)
+        check_fresh(manifest, corpus, spec.corpus_dir, index_dir)
     except StaleIndexError as exc:
         return exc.change or str(exc)
-    if manifest.get("chunking") != asdict(params):
+    if manifest.chunking.model_dump() != asdict(spec.chunking):
         return "chunking settings changed since the index was built"
     return None
 
 
 def ensure_index(
-    corpus_dir: Path,
-    index_dir: Path,
+    spec: IndexSpec,
     embedder: Callable[[], Embedder],
-    params: ChunkingParams = ChunkingParams(),
-    ann_threshold: int = ANN_THRESHOLD,
+    *,
     corpus: CorpusRead | None = None,
     model: Embedder | None = None,
-    scorer: str = "",
-    keep: int = KEEP_BUILDS,
     progress: Progress | None = None,
 ) -> bool:
     """Build the index when it is missing or stale (or built by another ``model``); True
     when a build was made. ``embedder`` is called only when a build is needed. Processes
     that start together on one stale index: one builds, the others wait, then find it built."""
-    corpus = read_corpus(corpus_dir) if corpus is None else corpus
-    if rebuild_reason(index_dir, corpus, corpus_dir, params, model) is None:
+    corpus = _read(spec) if corpus is None else corpus
+    if rebuild_reason(spec, corpus, model) is None:
         return False
-    with build_lock(index_dir, on_wait=progress):
-        reason = rebuild_reason(index_dir, corpus, corpus_dir, params, model)
+    with build_lock(spec.index_dir, on_wait=progress):
+        reason = rebuild_reason(spec, corpus, model)
         if reason is None:  # another process built it while this one waited
             return False
         log.warning("%s; building the index", reason)
-        build_index(
-            corpus_dir,
-            index_dir,
-            embedder(),
-            params,
-            ann_threshold,
-            corpus,
-            scorer,
-            keep,
-            locked=True,
-            progress=progress or quiet,
-        )
+        build_index(spec, embedder(), corpus=corpus, locked=True, progress=progress or quiet)
     return True
 
 
 def open_index(
-    corpus_dir: Path,
-    index_dir: Path,
+    spec: IndexSpec,
     embedder: Embedder,
-    params: ChunkingParams = ChunkingParams(),
-    rebuild: bool = True,
-    ann_threshold: int = ANN_THRESHOLD,
-    scorer: str = "",
+    *,
     corpus: CorpusRead | None = None,
-    keep: int = KEEP_BUILDS,
+    rebuild: bool | None = None,
     progress: Progress | None = None,
 ) -> Index:
-    """Load the index, building it first when missing, stale or cut differently (if
-    ``rebuild``); without ``rebuild`` a missing or stale index is an error."""
-    corpus = read_corpus(corpus_dir) if corpus is None else corpus
-    if rebuild:
-        ensure_index(
-            corpus_dir,
-            index_dir,
-            lambda: embedder,
-            params,
-            ann_threshold,
-            corpus,
-            embedder,
-            scorer,
-            keep,
-            progress,
-        )
-    return load_index(corpus_dir, index_dir, embedder, corpus)
+    """Load the index, building it first when missing, stale or cut differently (when
+    ``rebuild``, by default the spec's ``auto_rebuild``); otherwise a missing or stale index
+    is an error."""
+    corpus = _read(spec) if corpus is None else corpus
+    if spec.auto_rebuild if rebuild is None else rebuild:
+        ensure_index(spec, lambda: embedder, corpus=corpus, model=embedder, progress=progress)
+    return load_index(spec, embedder, corpus=corpus)

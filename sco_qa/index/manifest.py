@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 FORMAT = "sco-qa-index/1"
 MANIFEST = "manifest.json"
+#: the file naming the live build folder (switched atomically)
+CURRENT = "CURRENT"
 
 
 def rebuild_hint(index_dir: Path, corpus_dir: Path | None = None) -> str:
@@ -41,7 +43,9 @@ class _Model(_Strict):
 
 class _Corpus(_Strict):
     fingerprint: str
-    documents: dict[str, str]
+    documents: dict[str, str]  # document id → content hash
+    files: dict[str, dict[str, str]] = Field(default_factory=dict)
+    skipped: list[dict[str, str]] = Field(default_factory=list)
 
 
 class _Chunking(_Strict):
@@ -55,8 +59,19 @@ class _Counts(_Strict):
     sentences: int = Field(ge=0)
 
 
-class ManifestSchema(_Strict):
-    """What a manifest must hold; a checksum names a file inside its build folder."""
+class _Embedding(_Strict):
+    """How many of the build's texts were embedded, and how many reused from the build
+    before it (``sco-qa index`` reports both)."""
+
+    texts: int = Field(ge=0)
+    embedded: int = Field(ge=0)
+    reused: int = Field(ge=0)
+    from_build: str = ""
+
+
+class Manifest(_Strict):
+    """A build's manifest, as read and checked; a checksum names a file inside its build
+    folder."""
 
     format: str
     model: _Model
@@ -65,6 +80,10 @@ class ManifestSchema(_Strict):
     counts: _Counts
     built_at: str
     checksums: dict[str, str]
+    dense_index: dict[str, Any] = Field(default_factory=dict)
+    answer_scorer: str = ""
+    spec: dict[str, Any] = Field(default_factory=dict)
+    embedding: _Embedding | None = None
 
     @field_validator("checksums")
     @classmethod
@@ -75,7 +94,7 @@ class ManifestSchema(_Strict):
         return value
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
+def read_manifest(folder: Path) -> Manifest:
     """The manifest of a build folder, checked against its schema; an IndexStateError naming
     the file and the field when it is not one."""
     path = folder / MANIFEST
@@ -87,19 +106,18 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexStateError(f"{path} is not a {FORMAT} manifest; {hint}")
     try:
-        ManifestSchema.model_validate(manifest)
+        return Manifest.model_validate(manifest)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         msg = str(first["msg"]).removeprefix("Value error, ")
         raise IndexStateError(f"{path}: field {where}: {msg}; {hint}") from None
-    return manifest
 
 
-def verify_checksums(folder: Path, manifest: dict[str, Any]) -> None:
+def verify_checksums(folder: Path, manifest: Manifest) -> None:
     """Every file the manifest lists is there with the recorded SHA-256."""
     hint = rebuild_hint(folder.parent)
-    for name, expected in manifest["checksums"].items():
+    for name, expected in manifest.checksums.items():
         path = folder / name
         if not path.is_file():
             raise IndexStateError(f"index file {path} is missing; {hint}")
@@ -109,31 +127,31 @@ def verify_checksums(folder: Path, manifest: dict[str, Any]) -> None:
             )
 
 
-def check_model(manifest: dict[str, Any], embedder: Embedder | None, index_dir: Path) -> None:
+def check_model(manifest: Manifest, embedder: Embedder | None, index_dir: Path) -> None:
     """The index was built by the model that will embed the questions."""
     if embedder is None:
         return
-    model = manifest["model"]
-    if model["name"] != embedder.name or model["dim"] != embedder.dim:
-        raise StaleIndexError(
-            f"the index was built with {model['name']} ({model['dim']}d), not "
+    model = manifest.model
+    if model.name != embedder.name or model.dim != embedder.dim:
+        error = StaleIndexError(
+            f"the index was built with {model.name} ({model.dim}d), not "
             f"{embedder.name} ({embedder.dim}d); {rebuild_hint(index_dir)}"
         )
+        error.change = f"the embedding model changed ({model.name} → {embedder.name})"
+        raise error
 
 
-def check_fresh(
-    manifest: dict[str, Any], corpus: CorpusRead, corpus_dir: Path, index_dir: Path
-) -> None:
+def check_fresh(manifest: Manifest, corpus: CorpusRead, corpus_dir: Path, index_dir: Path) -> None:
     """The corpus is the one the index was built from; a StaleIndexError says what changed."""
     docs = corpus.documents
-    if manifest["corpus"]["fingerprint"] == corpus_fingerprint(docs, corpus.skipped):
+    if manifest.corpus.fingerprint == corpus_fingerprint(docs, corpus.skipped):
         return
-    built = set(manifest["corpus"]["documents"])
+    built = set(manifest.corpus.documents)
     now = {d.doc_id for d in docs}
     changed = sorted(
         d.doc_id
         for d in docs
-        if manifest["corpus"]["documents"].get(d.doc_id) not in (None, document_hash(d))
+        if manifest.corpus.documents.get(d.doc_id) not in (None, document_hash(d))
     )
     detail = f"added {sorted(now - built)}, removed {sorted(built - now)}, changed {changed}"
     if not (now - built or built - now or changed):

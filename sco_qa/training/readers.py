@@ -33,9 +33,10 @@ from ..answer import (
     lr_answerer,
     make_query,
 )
-from ..answer.cascade import READER_SIGNALS
+from ..answer.cascade import READER_SIGNALS, Mix, Reading
 from ..answer.compose import phrase_slice
 from ..answer.pairs import LAYOUT, MAX_TOKENS
+from ..answer.policy import logit
 from ..answer.reader import FORMAT as READER_FORMAT
 from ..answer.reader import META_FILE, WEIGHTS_FILE, OnnxReader, Titles
 from ..answer.scorer import MODEL_FILE, ScorerModel
@@ -54,7 +55,7 @@ from ..evaluation.squad import (
     load_squads,
     token_f1,
 )
-from .reader import CANDIDATES, SEED, Schedule, make_groups, pair_count, train_reader
+from .reader import CANDIDATES, SEED, Schedule, holds, make_groups, pair_count, train_reader
 from .scorer import (
     MAX_MEDIAN_CHARS,
     RUNNER_UPS,
@@ -126,7 +127,7 @@ def _key(prep: Prepared, scorer: ScorerModel, fold: int | None) -> dict[str, obj
         "candidates": CANDIDATES,
         "max_tokens": MAX_TOKENS,
         "layout": LAYOUT,
-        "pool": prep.engine.settings.answer_pool,
+        "pool": prep.engine.spec.answer_pool,
         "scorer_sha256": digest,
     }
 
@@ -173,17 +174,38 @@ def cascade_of(first: ScorerModel, weights: Path, cache_dir: Path, name: str) ->
 
 def outputs(
     engine: Engine, cascade: Cascade, questions: Sequence[SquadQuestion]
-) -> list[tuple[SquadQuestion, Scoring]]:
-    """Each question's scoring by ``cascade``, retrieved as ``ask`` retrieves."""
+) -> list[tuple[SquadQuestion, Reading]]:
+    """What both stages of ``cascade`` say of each question, retrieved as ``ask``
+    retrieves."""
     titles = Titles(engine.index.documents)
     out = []
     for q in questions:
         query = make_query(q.question)
         got = engine.retrieve(query, EVAL_TOP_K)
-        hits = got.hits[: engine.settings.answer_pool]
+        hits = got.hits[: engine.spec.answer_pool]
         pool = Pool(engine.table, titles, got.vector, hits, got.terms)
-        out.append((q, cascade.score(query, pool)))
+        out.append((q, cascade.read(query, pool)))
     return out
+
+
+def fit_mix(engine: Engine, readings: Sequence[tuple[SquadQuestion, Reading]]) -> Mix:
+    """The cascade's ranking: a logistic regression, over every read candidate, of "holds
+    the answer" on the reader's answer logit and the answer scorer's log-odds."""
+    sents = engine.table.sentences
+    x, y = [], []
+    for q, reading in readings:
+        for s, r in zip(reading.top, reading.reads, strict=True):
+            x.append([r.answer, logit(s.score)])
+            y.append(holds(q, sents[s.pos]))
+    (a, b), c = fit_logistic(np.array(x), y)
+    return Mix(round(a, 6), round(b, 6), round(c, 6))
+
+
+def scorings(
+    readings: Sequence[tuple[SquadQuestion, Reading]], mix: Mix
+) -> list[tuple[SquadQuestion, Scoring]]:
+    """The readings ranked and signalled with ``mix``."""
+    return [(q, reading.scoring(mix)) for q, reading in readings]
 
 
 def _phrase_right(engine: Engine, q: SquadQuestion, best: Scored) -> tuple[float, bool] | None:
@@ -276,14 +298,15 @@ def _provenance(prep: Prepared, plan: Plan, started: float) -> dict[str, Any]:
         "articles": [d.title for d in prep.squad.documents],
         "questions": len(prep.squad.questions),
         "embedder": MODEL_NAME,
-        "pool": prep.engine.settings.answer_pool,
+        "pool": prep.engine.spec.answer_pool,
         "candidates": CANDIDATES,
         "max_tokens": MAX_TOKENS,
         "layout": LAYOUT,
         "schedule": asdict(plan.final),
         "fold_schedule": asdict(plan.fold),
         "folds": FOLDS,
-        "policy": "fitted on the fold readers' scorings of articles they did not see",
+        "policy": "the mix and the policy fitted on the fold readers' readings of articles "
+        "they did not see",
         "seed": SEED,
         "device": f"cpu ({os.cpu_count()} cores), torch {torch.__version__}",
         "command": COMMAND,
@@ -292,7 +315,7 @@ def _provenance(prep: Prepared, plan: Plan, started: float) -> dict[str, Any]:
 
 
 def write_reader(
-    weights: Path, plan: Plan, policy: LogisticPolicy, provenance: dict[str, Any]
+    weights: Path, plan: Plan, policy: LogisticPolicy, mix: Mix, provenance: dict[str, Any]
 ) -> str:
     """The shipped reader: its tensors and ``reader.json`` beside the answer scorer."""
     raw = weights.read_bytes()
@@ -311,6 +334,7 @@ def write_reader(
         "layout": LAYOUT,
         "first_stage": MODEL_FILE.name,
         "first_stage_version": first.version,
+        "mix": mix.to_json(),
         "policy": policy.to_json(),
         "provenance": provenance,
     }
@@ -319,8 +343,9 @@ def write_reader(
 
 
 def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """Fold readers' scorings → policies → held-out figures; the shipped reader written
-    with the policy fitted on every fold's scorings."""
+    """Fold readers' readings → the mix and the policy of each fold (fitted on the other
+    folds) → held-out figures; the shipped reader written with the mix and the policy
+    fitted on every fold's readings."""
     started = time.perf_counter()
     work, results = plan.work, plan.results
     engine, cache = prep.engine, work / "onnx"
@@ -329,26 +354,33 @@ def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) 
     scorers = {f: fold_scorer(prep, f) for f in range(FOLDS)}
     cascades = {f: cascade_of(scorers[f], work / f"fold-{f}" / "reader.safetensors", cache,
                               f"fold-{f}") for f in range(FOLDS)}  # fmt: skip
-    outs = {f: outputs(engine, cascades[f], by_fold[f]) for f in range(FOLDS)}
-    progress("fold scorings done")
-    summary: dict[str, Any] = {"folds": {}, "baseline_folds": {}}
-    reports, baselines, policies = [], [], {}
+    reads = {f: outputs(engine, cascades[f], by_fold[f]) for f in range(FOLDS)}
+    progress("fold readings done")
+    summary: dict[str, Any] = {"folds": {}, "baseline_folds": {}, "mixes": {}}
+    reports, baselines = [], []
     for f in range(FOLDS):
-        others = [o for g in range(FOLDS) if g != f for o in outs[g]]
-        policies[f] = fit_policy(engine, others)
-        reports.append(evaluate_fold(engine, Answerer(cascades[f], policies[f]), by_fold[f]))
+        others = [o for g in range(FOLDS) if g != f for o in reads[g]]
+        mix = fit_mix(engine, others)
+        policy = fit_policy(engine, scorings(others, mix))
+        cascade = replace(cascades[f], mix=mix)
+        reports.append(evaluate_fold(engine, Answerer(cascade, policy), by_fold[f]))
         baselines.append(evaluate_fold(engine, lr_answerer(scorers[f]), by_fold[f]))
         summary["folds"][f] = reports[-1].metrics
         summary["baseline_folds"][f] = baselines[-1].metrics
+        summary["mixes"][f] = mix.to_json()
+        if f == 0:
+            removed = removed_article(prep, Answerer(cascade, policy), work)
         progress(f"fold {f}: accuracy {reports[-1].metrics['accuracy']}")
     report, baseline = pooled(reports, "reader, grouped folds"), pooled(baselines)
     summary |= {"pooled": report.metrics, "baseline": baseline.metrics,
-                "reliability": [list(r) for r in report.reliability]}  # fmt: skip
-    summary["removed_article"] = removed_article(prep, Answerer(cascades[0], policies[0]), work)
-    policy = fit_policy(engine, [o for f in range(FOLDS) for o in outs[f]])
-    version = write_reader(work / "final" / "reader.safetensors", plan,
-                           policy, _provenance(prep, plan, started))  # fmt: skip
-    summary |= {"reader_version": version, "policy": policy.to_json()}
+                "reliability": [list(r) for r in report.reliability],
+                "removed_article": removed}  # fmt: skip
+    every = [o for f in range(FOLDS) for o in reads[f]]
+    mix = fit_mix(engine, every)
+    policy = fit_policy(engine, scorings(every, mix))
+    version = write_reader(work / "final" / "reader.safetensors", plan, policy, mix,
+                           _provenance(prep, plan, started))  # fmt: skip
+    summary |= {"reader_version": version, "policy": policy.to_json(), "mix": mix.to_json()}
     write_reports(report, results / "reader")
     replace_atomically(results / "reader.json", json.dumps(summary, indent=2).encode())
     return summary

@@ -100,7 +100,7 @@ def gather_all(engine: Engine, questions: Sequence[SquadQuestion]) -> list[Gathe
     for q in questions:
         query = make_query(q.question)
         got = engine.retrieve(query, EVAL_TOP_K)
-        pool = got.hits[: engine.settings.answer_pool]
+        pool = got.hits[: engine.spec.answer_pool]
         cands = gather(engine.table, query, got.vector, pool, got.terms, products=True)
         out.append(
             Gathered(q, cands.positions, cands.features, _labels(engine, q, cands.positions))
@@ -270,7 +270,7 @@ def run(data: Path, results: Path, out: Path = MODEL_FILE) -> dict[str, Any]:
             "questions": len(squad.questions),
             "variant": chosen,
             "seed": SEED,
-            "pool": engine.settings.answer_pool,
+            "pool": engine.spec.answer_pool,
             "embedder": engine.embedder.name,
             "command": "make train (sco-qa train)",
             "scikit_learn": sklearn_version,

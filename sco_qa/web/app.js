@@ -3,7 +3,11 @@
 
 const MAX_TURNS = 10;
 
-const state = { history: [], docs: new Map(), busy: false, documentCount: 0 };
+const state = {
+  history: [], docs: new Map(), busy: false, documentCount: 0,
+  // the collection asked of (?collection=NAME in the URL); null: the server's default
+  collection: new URLSearchParams(location.search).get("collection"),
+};
 const $ = (id) => document.getElementById(id);
 
 function el(tag, props = {}, ...children) {
@@ -61,11 +65,46 @@ async function getJSON(url, options) {
   return body;
 }
 
+// The collection's own routes: /collections/NAME/… (unprefixed: the default collection).
+function api(path) {
+  return state.collection ? `/collections/${encodeURIComponent(state.collection)}${path}` : path;
+}
+
+// ---------------------------------------------------------------- collections
+
+async function showCollections() {
+  let listed;
+  try {
+    listed = await getJSON("/collections");
+  } catch (err) {
+    return;  // an older server, or no key yet: the default collection only
+  }
+  const picker = $("collection-picker");
+  const names = listed.collections.map((c) => c.name);
+  if (state.collection && !names.includes(state.collection)) state.collection = null;
+  picker.replaceChildren(...listed.collections.map((c) => el("option", { value: c.name, text: c.title })));
+  picker.value = state.collection || listed.default;
+  $("collections").hidden = listed.collections.length < 2;
+}
+
+function chooseCollection(name) {
+  state.collection = name;
+  const url = new URL(location.href);
+  url.searchParams.set("collection", name);
+  history.replaceState(null, "", url);
+  state.history = [];
+  state.docs.clear();
+  $("messages").replaceChildren();
+  $("doc").replaceChildren();
+  delete $("doc").dataset.docId;
+  showFirstDocument(60);
+}
+
 // ---------------------------------------------------------------- the document panel
 
 async function loadDocument(docId) {
   if (!state.docs.has(docId)) {
-    state.docs.set(docId, await getJSON(`/documents/${encodeURIComponent(docId)}`));
+    state.docs.set(docId, await getJSON(api(`/documents/${encodeURIComponent(docId)}`)));
   }
   const doc = state.docs.get(docId);
   if ($("doc").dataset.docId !== docId) renderDocument(doc);
@@ -277,7 +316,7 @@ function best(citations) {
 async function askWhenReady(body, loading) {
   for (;;) {
     try {
-      return await getJSON("/ask", body);
+      return await getJSON(api("/ask"), body);
     } catch (err) {
       if (err.status !== 503 || err.code !== "index_loading") throw err;
       loading.querySelector(".body").textContent =
@@ -364,24 +403,26 @@ function useKey(event) {
   $("api-key").value = "";
   $("key-form").hidden = true;
   $("question").focus();
-  showFirstDocument(60);
+  showCollections().then(() => showFirstDocument(60));
 }
 
 async function init() {
   $("ask-form").addEventListener("submit", submit);
   $("key-form").addEventListener("submit", useKey);
   $("doc-picker").addEventListener("change", (event) => loadDocument(event.target.value));
+  $("collection-picker").addEventListener("change", (event) => chooseCollection(event.target.value));
   $("question").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submit(event);
   });
   $("question").focus();
+  await showCollections();
   await showFirstDocument(60);
 }
 
 async function showFirstDocument(tries) {
   try {
-    showSite(await getJSON("/site"));
-    const list = await getJSON("/documents");
+    showSite(await getJSON(api("/site")));
+    const list = await getJSON(api("/documents"));
     showDocumentList(list);
     if (list.documents.length) await loadDocument(list.documents[0].doc_id);
   } catch (err) {
