@@ -31,7 +31,7 @@ def measure(backend: str) -> dict:
         items,
         engine.ask,
         lambda d: engine.index.documents[d].text,
-        engine.threshold,
+        threshold=engine.threshold,
     )
     asks = [o.latency_ms for o in report.outcomes]
     embed = [engine.ask(it.question).timings_ms["embed"] for it in items for _ in range(3)]

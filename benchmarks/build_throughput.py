@@ -13,7 +13,7 @@ from common import ROOT, write_result
 from sco_qa.config import load_settings
 from sco_qa.embedding import load_embedder
 from sco_qa.evaluation.squad import load_squad, write_corpus
-from sco_qa.index import build_index
+from sco_qa.index import IndexSpec, build_index
 
 
 def main() -> None:
@@ -23,13 +23,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_corpus(squad, Path(tmp) / "corpus")
         t0 = time.perf_counter()
-        report = build_index(Path(tmp) / "corpus", Path(tmp) / "index", embedder)
+        settings = load_settings(corpus_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index")
+        report = build_index(IndexSpec.from_settings(settings), embedder)
         seconds = time.perf_counter() - t0
     texts = report.passages + report.sentences
     result = {
         "documents": report.documents,
         "passages": report.passages,
         "sentences": report.sentences,
+        "distinct_embedded": report.embedded,
         "build_seconds": round(seconds, 2),
         "texts_per_second": round(texts / seconds, 1),
     }

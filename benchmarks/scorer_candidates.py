@@ -141,7 +141,7 @@ class Boosted:
         x = np.vstack([g.features for g in rows if g.positions])
         y = np.concatenate([g.labels for g in rows if g.positions])
         self.clf = HistGradientBoostingClassifier(random_state=0).fit(x, y)
-        base = train(engine, rows, False, {})
+        base = train(engine, rows, products=False, provenance={})
         self.model = replace(base)
         object.__setattr__(self.model, "probabilities", self.probabilities)
         runner, calibration, threshold = choose_policy(self.model, engine, rows)
@@ -185,7 +185,7 @@ def main() -> None:
         base = base_only(rows)
         align, align_s = static_alignment(engine, rows)
         late, late_s = late_interaction(engine, rows)
-        lr = lambda r: train(engine, r, True, {})  # noqa: E731  (all columns of the rows)
+        lr = lambda r: train(engine, r, products=True, provenance={})  # noqa: E731  (all columns of the rows)
         results = {
             "lr (in use)": {**loao(engine, base, lr), "extra_ms_per_question": 0.0},
             "gbm": {

@@ -90,7 +90,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _windows(n: int, lengths: list[int], max_chars: int, overlap: int) -> list[tuple[int, int]]:
+def _windows(n: int, lengths: list[int], *, max_chars: int, overlap: int) -> list[tuple[int, int]]:
     """Greedy [i, j) windows of sentences, each under ``max_chars`` where possible."""
     windows: list[tuple[int, int]] = []
     i = 0
@@ -118,7 +118,12 @@ def chunk_document(
         spans = sentence_spans(doc.text, block.start, block.end)
         base = f"{doc.doc_id}#p{block.paragraph}"
         sent_ids = [f"{base}.s{i + 1}" for i in range(len(spans))]
-        windows = _windows(len(spans), [e - s for s, e in spans], params.max_chars, params.overlap)
+        windows = _windows(
+            len(spans),
+            [e - s for s, e in spans],
+            max_chars=params.max_chars,
+            overlap=params.overlap,
+        )
         for w, (i, j) in enumerate(windows):
             chunk_id = base if len(windows) == 1 else f"{base}.{w + 1}"
             s, e = spans[i][0], spans[j - 1][1]

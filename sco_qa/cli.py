@@ -408,8 +408,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         _print_failures(report)
         print(f"{len(report.outcomes)} questions; wrote " + ", ".join(str(p) for p in paths))
         return 0
-    c = chosen(args, settings)
-    settings = c.settings
+    # a server's collection is the server's to know; here, the local one's folders
+    c = None if args.url else chosen(args, settings)
+    settings = c.settings if c is not None else settings
     golden = args.golden or settings.corpus_dir / "golden.jsonl"
     items = load_golden(golden, load_corpus(settings.corpus_dir))
     if args.calibrate:
@@ -423,12 +424,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.url and not args.calibrate:
         keys = settings.api_keys
         key = args.api_key or (keys[0].get_secret_value() if keys else None)
-        remote = RemoteEngine(args.url, key)
-        report = evaluate(items, remote.ask, remote.text_of, None)
+        remote = RemoteEngine(args.url, key, args.collection)
+        report = evaluate(items, remote.ask, remote.text_of, threshold=None)
     else:
-        engine = Engine.open(settings, spec=c.spec)
+        engine = Engine.open(settings, spec=c.spec if c is not None else None)
         docs = engine.index.documents
-        report = evaluate(items, engine.ask, lambda d: docs[d].text, engine.threshold)
+        report = evaluate(items, engine.ask, lambda d: docs[d].text, threshold=engine.threshold)
         report = replace(report, scorer=engine.answerer.version)
     if args.calibrate:
         return _print_calibration(report)

@@ -156,9 +156,9 @@ class Engine:
             self.table,
             self.index.documents,
             ranked.scoring,
-            self.answerer.policy,
-            self.threshold,
-            s.max_answer_sentences,
+            policy=self.answerer.policy,
+            threshold=self.threshold,
+            max_sentences=s.max_answer_sentences,
         )
         t2 = time.perf_counter()
         timings = {
@@ -192,7 +192,15 @@ class Engine:
         t0 = time.perf_counter()
         vec = self.embedder.embed_query(query.search_text)
         t1 = time.perf_counter()
-        hits = hybrid_search(self.index, vec, query.search_text, pool, s.candidates, s.rrf_k, words)
+        hits = hybrid_search(
+            self.index,
+            vec,
+            query.search_text,
+            k=pool,
+            candidates=s.candidates,
+            rrf_k=s.rrf_k,
+            lexical=words,
+        )
         return Retrieved(query, vec, hits, terms, (t1 - t0) * 1e3)
 
     def _rank(self, query: Query, k: int) -> _Ranked:

@@ -12,7 +12,7 @@ from .index import Index
 from .records import Hit
 
 
-def rrf(rankings: Sequence[Sequence[int]], k: int = 60) -> Mapping[int, float]:
+def rrf(rankings: Sequence[Sequence[int]], k: int) -> Mapping[int, float]:
     """Reciprocal rank fusion: ``sum(1 / (k + rank))`` over the rankings (rank from 1).
 
     >>> dict(rrf([[3, 1], [1]], k=1))
@@ -62,9 +62,10 @@ def search(
     index: Index,
     query_vec: np.ndarray,
     query: str,
+    *,
     k: int,
-    candidates: int = 50,
-    rrf_k: int = 60,
+    candidates: int,
+    rrf_k: int,
     lexical: LexicalMatch | None = None,
 ) -> list[Hit]:
     """Top-``k`` passages for a query; ``k`` is clamped to the corpus size. The query's

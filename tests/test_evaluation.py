@@ -172,7 +172,7 @@ def test_evaluation_meets_the_floors(engine, tmp_path: Path) -> None:
         items,
         engine.ask,
         lambda d: engine.index.documents[d].text,
-        engine.threshold,
+        threshold=engine.threshold,
     )
     m = report.metrics
     assert m["faithfulness"] == 1.0

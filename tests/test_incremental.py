@@ -158,3 +158,23 @@ def test_a_damaged_live_build_is_never_reused(tmp_path: Path) -> None:
     assert report.reused == 0 and "cannot be read" in report.full_reason
     assert len(emb.texts) == report.embedded > 0
     load_index(spec, emb)  # the new build is whole
+
+
+def test_texts_cut_to_the_model_input_are_known_without_tokenising_them_again(
+    tmp_path: Path,
+) -> None:
+    class Tokens(Counting):
+        counted = 0
+
+        def count_tokens(self, text: str) -> int:
+            self.counted += 1
+            return super().count_tokens(text)
+
+    corpus = _corpus(tmp_path / "corpus", {"long.md": " ".join(["word"] * 400) + ".\n"})
+    spec = spec_for(corpus, tmp_path / "index")
+    emb = Tokens()
+    assert build_index(spec, emb).truncated == ("long#p1", "long#p1.s1")
+    (corpus / "short.md").write_text("A short note.\n", encoding="utf-8")
+    emb.counted = 0
+    again = build_index(spec, emb)
+    assert again.truncated == ("long#p1", "long#p1.s1") and emb.counted == 2  # the new ones

@@ -50,7 +50,10 @@ def words(text: str, first_id: int = 1000) -> Enc:
 def test_a_pair_keeps_the_sentence_whole_and_cuts_the_preceding_sentence_first() -> None:
     sentence = "The EAEU came into force in January 2015"
     pair = build_pair(
-        words("when did it start"), words("Union"), words("x " * 200), words(sentence)
+        words("when did it start"),
+        title=words("Union"),
+        previous=words("x " * 200),
+        sentence=words(sentence),
     )
     assert len(pair.ids) == MAX_TOKENS and pair.ids[0] == 101 and pair.ids[-1] == 102
     assert len(pair.offsets) == len(sentence.split())  # every word of the sentence kept
@@ -69,7 +72,9 @@ def test_best_span_is_the_likeliest_ordered_pair_inside_the_sentence() -> None:
     end = np.array([9.0, 9.0, 9.0, 0.0, 0.0, 0.0, 4.0, 9.0])
     first, last, p = best_span(pair, start, end)
     assert (first, last) == (4, 6) and 0.5 < p <= 1.0
-    feed = batch_arrays([pair, build_pair(words("q"), words("t"), words(""), words("a b"))])
+    feed = batch_arrays(
+        [pair, build_pair(words("q"), title=words("t"), previous=words(""), sentence=words("a b"))]
+    )
     assert feed["input_ids"].shape == (2, 8) and feed["attention_mask"][1].sum() == 8
 
 
@@ -80,7 +85,7 @@ def test_reader_signals() -> None:
     assert got["answer_1"] == 2.0 and got["answer_2"] == 0.5 and got["null"] == 0.0
     p_null = 1 / (1 + math.exp(2) + math.exp(-1) + math.exp(0.5))
     assert got["p_null"] == pytest.approx(math.log(p_null / (1 - p_null)))
-    assert reader_signals([1.0], [0.0], 0.0, [1.0])["answer_2"] == -10.0
+    assert reader_signals([1.0], [0.0], first=0.0, mixed=[1.0])["answer_2"] == -10.0
 
 
 def test_the_mix_ranks_by_both_stages_as_fitted() -> None:
@@ -128,19 +133,31 @@ def _table() -> SentenceTable:
     return SentenceTable.build(sentences, vectors, chunk_sentences)
 
 
+def _eaeu(table, scored, policy):
+    """What compose makes of ``scored`` sentences of the EAEU document."""
+    return compose(
+        table,
+        {"eaeu": DOC},
+        Scoring(scored, {"x": 0.0}),
+        policy=policy,
+        threshold=0.1,
+        max_sentences=3,
+    )
+
+
 def test_a_shown_phrase_is_an_exact_slice_inside_its_quote() -> None:
     table = _table()
     s = table.sentences[1]
     local = s.text.index("January 2015")
     scored = [Scored(1, 0.9, False, (local - 1, local + len("January 2015") + 1, 0.8))]
     policy = LogisticPolicy(("x",), (0.0,), 5.0, 0.1, 1.0, (1.0, 2.0), 0.5)
-    result = compose(table, {"eaeu": DOC}, Scoring(scored, {"x": 0.0}), policy, 0.1)
+    result = _eaeu(table, scored, policy)
     c = result.citations[0]
     assert c.phrase is not None and c.phrase.text == "January 2015"  # the spaces trimmed
     assert DOC.text[c.phrase.start : c.phrase.end] == c.phrase.text
     assert c.start <= c.phrase.start < c.phrase.end <= c.end
     unsure = [Scored(1, 0.9, False, (local, local + 12, 0.001))]
-    hidden = compose(table, {"eaeu": DOC}, Scoring(unsure, {"x": 0.0}), policy, 0.1)
+    hidden = _eaeu(table, unsure, policy)
     assert hidden.citations[0].phrase is None  # none is better than a wrong one
 
 

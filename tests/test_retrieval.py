@@ -13,9 +13,9 @@ def test_rrf_by_hand() -> None:
     assert fused[3] == pytest.approx(1 / 2)
     assert fused[1] == pytest.approx(1 / 3 + 1 / 2)
     rankings = [[1, 2], [2]]
-    rrf(rankings)
+    rrf(rankings, k=60)
     assert rankings == [[1, 2], [2]]  # inputs untouched
-    assert dict(rrf([])) == {}
+    assert dict(rrf([], k=60)) == {}
 
 
 def test_top_n() -> None:

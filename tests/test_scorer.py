@@ -70,7 +70,9 @@ def _ranked(world, question: str, model: ScorerModel | None = None) -> list[Scor
     _, table, hits, emb = world
     query = make_query(question)
     qvec = emb.embed_query(query.search_text)
-    return score_sentences(table, query, qvec, hits, tokens(query.topic_text), model or _scorer())
+    return score_sentences(
+        table, query, qvec, hits=hits, terms=tokens(query.topic_text), model=model or _scorer()
+    )
 
 
 def test_coverage_by_hand(world) -> None:
@@ -85,7 +87,7 @@ def test_features_are_named_and_shaped(world) -> None:
     _, table, hits, emb = world
     query = make_query("Who founded the office?")
     qvec = emb.embed_query(query.search_text)
-    cands = gather(table, query, qvec, hits, tokens(query.topic_text), products=True)
+    cands = gather(table, query, qvec, hits=hits, terms=tokens(query.topic_text), products=True)
     assert cands.features.shape == (len(table.sentences), len(cands.names))
     assert cands.names == feature_names(emb.dim, True)
     row = dict(zip(cands.names, cands.features[0], strict=True))
@@ -96,13 +98,25 @@ def test_features_are_named_and_shaped(world) -> None:
     assert row["cos_prev"] == 0.0  # the first sentence of its paragraph
 
 
+def _compose(table, doc, model, ranked, threshold: float):
+    """The answer ``model``'s scoring of ``ranked`` composes, quoting at most 3 sentences."""
+    return compose(
+        table,
+        {doc.doc_id: doc},
+        model.scoring(ranked),
+        policy=model.policy(),
+        threshold=threshold,
+        max_sentences=3,
+    )
+
+
 def test_best_sentence_and_exact_citation(world) -> None:
     doc, table, _, _ = world
     model = _scorer()
     ranked = _ranked(world, "Who founded the Lisbon office?")
     assert table.sentences[ranked[0].pos].text.startswith("Anna Berg founded")
     assert all(0 < s.score < 1 for s in ranked)
-    result = compose(table, {doc.doc_id: doc}, model.scoring(ranked), model.policy(), 0.0)
+    result = _compose(table, doc, model, ranked, 0.0)
     assert result.answered and result.citations
     assert result.confidence == pytest.approx(model.confidence(ranked), abs=1e-4)
     for c in result.citations:
@@ -116,7 +130,7 @@ def test_antecedent_is_quoted_with_a_pronoun_sentence(world) -> None:
     ranked = _ranked(world, "How many engineers were hired?")
     assert table.sentences[ranked[0].pos].text.startswith("She hired")
     one = replace(_scorer(), runner_up=1.0)
-    result = compose(table, {doc.doc_id: doc}, one.scoring(ranked), one.policy(), 0.0)
+    result = _compose(table, doc, one, ranked, 0.0)
     assert result.citations[0].quote.startswith("Anna Berg founded")  # the "She" is resolved
     assert "twelve engineers" in result.citations[0].quote
 
@@ -128,13 +142,16 @@ def test_runner_ups_and_refusal(world) -> None:
     assert [s.pos for s in pick(ranked, 0.3, 2)] == [3, 0]
     assert [s.pos for s in pick(ranked, 0.95, 3)] == [3]
     strict = replace(_scorer(), threshold=0.99)
-    result = compose(
-        table, {doc.doc_id: doc}, strict.scoring(ranked), strict.policy(), strict.threshold
-    )
+    result = _compose(table, doc, strict, ranked, strict.threshold)
     assert not result.answered and result.citations == ()
     assert result.text == not_found_text(1) and "document does not" in result.text
     assert "documents do not" in not_found_text(2)
-    assert compose(table, {}, strict.scoring([]), strict.policy(), 0.0).confidence == 0.0
+    assert (
+        compose(
+            table, {}, strict.scoring([]), policy=strict.policy(), threshold=0.0, max_sentences=3
+        ).confidence
+        == 0.0
+    )
 
 
 def test_calibration_is_monotone_in_the_best_probability() -> None:

@@ -118,9 +118,9 @@ def test_judge_counts_support_and_refusal(squad_file: Path) -> None:
     chunk = Chunk("c", doc.doc_id, "", 1, 0, end, doc.text[:end], ())
     answer = Answer(q.question, True, cite.quote + " [1]", 0.7, (cite,), (Hit(chunk, 1, 1, 1, 1),),
                     MappingProxyType({}))  # fmt: skip
-    outcome, held = judge(q, answer, lambda _: doc.text, 3.0, threshold=0.5)
+    outcome, held = judge(q, answer, lambda _: doc.text, latency_ms=3.0, threshold=0.5)
     assert held and outcome.correct and outcome.supported and outcome.retrieval_rank == 1
-    refused, held = judge(q, answer, lambda _: doc.text, 3.0, threshold=0.8)
+    refused, held = judge(q, answer, lambda _: doc.text, latency_ms=3.0, threshold=0.8)
     assert held and not refused.answered and not refused.correct
     assert refused.failure == "wrongly refused"
 

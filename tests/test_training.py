@@ -38,8 +38,8 @@ def test_candidates_are_labelled_by_the_gold_spans(setup) -> None:
 
 def test_training_is_deterministic_and_usable(setup) -> None:
     squad, engine, rows = setup
-    first = train(engine, rows, False, {"seed": 0})
-    again = train(engine, rows, False, {"seed": 0})
+    first = train(engine, rows, products=False, provenance={"seed": 0})
+    again = train(engine, rows, products=False, provenance={"seed": 0})
     assert first.to_json() == again.to_json()
     loaded = ScorerModel.from_json(json.loads(json.dumps(first.to_json())))
     assert loaded.names == first.names and loaded.runner_up in (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2)

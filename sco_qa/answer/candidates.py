@@ -53,7 +53,7 @@ class Candidates:
 
 
 def coverage(
-    query_tokens: Iterable[str], positions: Iterable[int], stats: SentenceStats, context: float
+    query_tokens: Iterable[str], positions: Iterable[int], stats: SentenceStats, *, context: float
 ) -> dict[int, float]:
     """IDF-weighted share of the question's words each sentence contains (0..1); a word
     only the sentence before holds counts ``context`` when the sentence refers back."""
@@ -100,6 +100,7 @@ def gather(
     table: SentenceTable,
     query: Query,
     qvec: np.ndarray,
+    *,
     hits: Sequence[Hit],
     terms: Sequence[str],
     products: bool = False,
@@ -116,8 +117,8 @@ def gather(
     cos_all = np.zeros(len(table.sentences), dtype=np.float32)
     cos_all[lo:hi] = np.asarray(table.vectors[lo:hi]) @ q
     cos = cos_all[positions]
-    cover = coverage(terms, positions, table.stats, CONTEXT)
-    plain = coverage(terms, positions, table.stats, 0.0)
+    cover = coverage(terms, positions, table.stats, context=CONTEXT)
+    plain = coverage(terms, positions, table.stats, context=0.0)
     top = hits[0].score or 1.0
     bm25_top = max((h.lexical for h in hits), default=0.0) or 1.0
     kinds = table.stats.kinds

@@ -67,7 +67,7 @@ class Mix:
 
 
 def reader_signals(
-    answers: list[float], nulls: list[float], first: float, mixed: list[float]
+    answers: list[float], nulls: list[float], *, first: float, mixed: list[float]
 ) -> dict[str, float]:
     """Question-level signals from the reader's logits: the two best answer logits, the mean
     null logit, the log-odds of "no answer" in one softmax over the candidates and the null,
@@ -111,8 +111,8 @@ class Reading:
         signals = reader_signals(
             [r.answer for r in self.reads],
             [r.null for r in self.reads],
-            self.first.signals["top"],
-            mixed,
+            first=self.first.signals["top"],
+            mixed=mixed,
         )
         return Scoring(ranked, signals)
 
@@ -138,7 +138,7 @@ class Cascade:
         top = proposed.ranked[: self.candidates]
         if not top:
             return Reading(proposed, [], [])
-        texts = [pair_text(pool.table, pool.titles, query.search_text, s.pos) for s in top]
+        texts = [pair_text(pool.table, pool.titles, query.search_text, pos=s.pos) for s in top]
         return Reading(proposed, top, self.reader.read(texts, [s.pos for s in top]))
 
     def score(self, query: Query, pool: Pool) -> Scoring:
@@ -174,7 +174,9 @@ def default_model_file() -> Path:
     return MODEL_FILE
 
 
-def load_cascade(meta: Mapping[str, Any], folder: Path, cache_dir: Path, threads: int) -> Answerer:
+def load_cascade(
+    meta: Mapping[str, Any], folder: Path, *, cache_dir: Path, threads: int
+) -> Answerer:
     """The reader described by ``meta`` (``reader.json``) over the shipped answer scorer."""
     if meta.get("layout") != LAYOUT or meta.get("max_tokens") != MAX_TOKENS:
         raise ModelError(
@@ -195,7 +197,9 @@ def load_cascade(meta: Mapping[str, Any], folder: Path, cache_dir: Path, threads
             "the reader was trained over another answer scorer than the one shipped; "
             "run `make train` to retrain both"
         )
-    reader = OnnxReader(weights, int(meta["frozen_layers"]), cache_dir, threads, digest)
+    reader = OnnxReader(
+        weights, int(meta["frozen_layers"]), cache_dir, threads=threads, digest=digest
+    )
     cascade = Cascade(first, reader, dict(meta["provenance"]), reader.version,
                       int(meta["candidates"]), Mix.from_json(meta.get("mix")))  # fmt: skip
     return Answerer(cascade, LogisticPolicy.from_json(meta["policy"]))
@@ -214,7 +218,7 @@ def load_answerer(path: Path | None, cache_dir: Path, threads: int = 0) -> Answe
         return lr_answerer(load_scorer(path))
     if fmt == READER_FORMAT:
         try:
-            return load_cascade(data, path.parent, cache_dir, threads)
+            return load_cascade(data, path.parent, cache_dir=cache_dir, threads=threads)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path} is not a complete reader description ({exc})") from None
     raise ModelError(

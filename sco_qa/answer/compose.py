@@ -72,7 +72,7 @@ def cite(
         head, tail = table.sentences[first], table.sentences[last]
         doc = documents[head.doc_id]
         quote = doc.text[head.start : tail.end]
-        phrase = phrase_slice(doc, span, head.start, tail.end)
+        phrase = phrase_slice(doc, span, lo=head.start, hi=tail.end)
         out.append(
             Citation(
                 n,
@@ -91,7 +91,7 @@ def cite(
     return tuple(out)
 
 
-def phrase_slice(doc: Document, span: tuple[int, int] | None, lo: int, hi: int) -> Phrase | None:
+def phrase_slice(doc: Document, span: tuple[int, int] | None, *, lo: int, hi: int) -> Phrase | None:
     """The phrase as an exact slice, trimmed of spaces and edge punctuation, inside the
     quote; None when nothing is left."""
     if span is None:
@@ -139,9 +139,10 @@ def compose(
     table: SentenceTable,
     documents: Mapping[str, Document],
     scoring: Scoring,
+    *,
     policy: AnswerPolicy,
     threshold: float,
-    max_sentences: int = 3,
+    max_sentences: int,
 ) -> Composed:
     """Quote the best of the scored sentences, or decline when the calibrated confidence
     that the answer holds is under ``threshold``."""

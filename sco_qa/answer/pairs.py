@@ -64,7 +64,7 @@ class PairText:
 
 
 def build_pair(
-    question: Encoding, title: Encoding, previous: Encoding, sentence: Encoding
+    question: Encoding, *, title: Encoding, previous: Encoding, sentence: Encoding
 ) -> PairInput:
     """Assemble one pair from its pieces' encodings, within ``MAX_TOKENS``."""
     q = question.ids[:QUESTION_TOKENS]
@@ -89,7 +89,10 @@ def encode_pairs(tokenizer: Tokenizer, pairs: Sequence[PairText]) -> list[PairIn
     for p in pairs:
         texts += [p.question, p.title, p.previous, p.sentence]
     enc = tokenizer.encode_batch(texts, add_special_tokens=False)
-    return [build_pair(*enc[i : i + 4]) for i in range(0, len(enc), 4)]
+    return [
+        build_pair(enc[i], title=enc[i + 1], previous=enc[i + 2], sentence=enc[i + 3])
+        for i in range(0, len(enc), 4)
+    ]
 
 
 def batch_arrays(inputs: Sequence[PairInput]) -> dict[str, np.ndarray]:
@@ -130,7 +133,7 @@ def char_span(pair: PairInput, first: int, last: int) -> tuple[int, int]:
 
 
 def best_span(
-    pair: PairInput, start_logits: np.ndarray, end_logits: np.ndarray, max_tokens: int = 24
+    pair: PairInput, start_logits: np.ndarray, end_logits: np.ndarray, *, max_tokens: int = 24
 ) -> tuple[int, int, float]:
     """The most likely (first, last) token positions inside the sentence, with the
     probability of that pair under the start and end softmaxes over the sentence's tokens."""

@@ -69,7 +69,9 @@ class Titles(Mapping[str, str]):
         return len(self._docs)
 
 
-def pair_text(table: SentenceTable, titles: Mapping[str, str], question: str, pos: int) -> PairText:
+def pair_text(
+    table: SentenceTable, titles: Mapping[str, str], question: str, *, pos: int
+) -> PairText:
     """The texts the reader reads for the sentence at ``pos``."""
     s = table.sentences[pos]
     prev = table.sentences[pos - 1] if pos > 0 else None
@@ -145,7 +147,7 @@ class OnnxReader:
     """The reader in ONNX Runtime (int8), loaded once per process."""
 
     def __init__(
-        self, weights: Path, frozen: int, cache_dir: Path, threads: int = 0, digest: str = ""
+        self, weights: Path, frozen: int, cache_dir: Path, *, threads: int = 0, digest: str = ""
     ) -> None:
         self._weights = weights
         self._digest = digest or artifact_hash(weights)  # the 10 MB file is hashed once

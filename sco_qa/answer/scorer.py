@@ -76,7 +76,9 @@ class ScorerModel:
 
     def score(self, query: Query, pool: Pool) -> Scoring:
         """Every candidate of the pool with its probability, best first."""
-        ranked = score_sentences(pool.table, query, pool.vector, pool.hits, pool.terms, self)
+        ranked = score_sentences(
+            pool.table, query, pool.vector, hits=pool.hits, terms=pool.terms, model=self
+        )
         return self.scoring(ranked)
 
     def to_json(self) -> dict[str, Any]:
@@ -144,12 +146,13 @@ def score_sentences(
     table: SentenceTable,
     query: Query,
     qvec: np.ndarray,
+    *,
     hits: Sequence[Hit],
     terms: Sequence[str],
     model: ScorerModel,
 ) -> list[Scored]:
     """Every candidate sentence with its probability of holding the answer, best first."""
-    cands = gather(table, query, qvec, hits, terms, model.products)
+    cands = gather(table, query, qvec, hits=hits, terms=terms, products=model.products)
     if not cands.positions:
         return []
     if cands.names != model.names:

@@ -74,10 +74,11 @@ def _error(
     status: int,
     code: str,
     message: str,
+    *,
     headers: dict[str, str] | None = None,
     path: str = "",
 ) -> JSONResponse:
-    body = error_body(status, code, message, path)
+    body = error_body(status, code, message, path=path)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -112,13 +113,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         headers = getattr(exc, "headers", None)
-        return _error(exc.status_code, code, str(exc.detail), headers, request.url.path)
+        return _error(
+            exc.status_code, code, str(exc.detail), headers=headers, path=request.url.path
+        )
 
     @app.exception_handler(ScoQaError)
     async def _ours(request: Request, exc: ScoQaError) -> JSONResponse:
         if isinstance(exc, UploadError):
             auth = {"www-authenticate": "Bearer"} if exc.status == 401 else None
-            return _error(exc.status, exc.code, str(exc), auth)
+            return _error(exc.status, exc.code, str(exc), headers=auth)
         # a bad question is the caller's, as is an unknown or forbidden collection; anything
         # else means the service is not usable yet
         status = int(getattr(exc, "status", 503))
@@ -165,10 +168,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     add_routes(app, served, metrics)
     add_collection_routes(app, served, metrics)
-    add_openai_routes(app, served, settings, metrics)
+    add_openai_routes(app, served, settings=settings, metrics=metrics)
     mount_mcp(app, mcp, settings.host)
     app.mount("/static", StaticFiles(directory=WEB), name="static")
-    add_guards(app, served, settings, metrics)
+    add_guards(app, served, settings=settings, metrics=metrics)
     return app
 
 
@@ -182,7 +185,7 @@ def _resolve(served: Collections, name: str | None, request: Any) -> tuple[str, 
 
 
 def add_openai_routes(
-    app: FastAPI, served: Collections, settings: Settings, metrics: Metrics
+    app: FastAPI, served: Collections, *, settings: Settings, metrics: Metrics
 ) -> None:
     """The OpenAI-compatible routes: one model per collection (the one-folder server's is
     ``SCO_QA_OPENAI_MODEL``, which also names the default collection when there are
@@ -200,7 +203,7 @@ def add_openai_routes(
         return _resolve(served, model, request)
 
     observe = lambda a, name: metrics.observe(a, "openai", name)  # noqa: E731
-    openai_compat.add_routes(app, resolve, ids, observe, OPENAI_ERRORS)
+    openai_compat.add_routes(app, resolve, model_ids=ids, observe=observe, errors=OPENAI_ERRORS)
 
 
 def _lifespan(
@@ -233,7 +236,7 @@ def mount_mcp(app: FastAPI, mcp: MCPServer, host: str) -> None:
     app.router.routes.append(Route("/mcp", transport.endpoint, methods=["POST"]))
 
 
-def add_guards(app: FastAPI, served: Collections, settings: Settings, metrics: Metrics) -> None:
+def add_guards(app: FastAPI, served: Collections, *, settings: Settings, metrics: Metrics) -> None:
     """The middleware, inside out: bodies, keys and rate limit, metrics, HEAD, CORS, security
     headers and the request log (and the upload routes, which the body guard knows)."""
     keys = api_keys(settings)  # a ConfigError now, not at the first request
@@ -255,7 +258,7 @@ def add_guards(app: FastAPI, served: Collections, settings: Settings, metrics: M
         rules["/documents"] = upload
         for c in served:
             rules[f"/collections/{c.collection.name}/documents"] = upload
-        add_upload_routes(app, served, settings, token)
+        add_upload_routes(app, served, settings=settings, token=token)
     app.add_middleware(BodyGuard, rules=rules)
     if keys.digests or limiter:
         admin = settings.admin_token is not None
@@ -342,7 +345,7 @@ def add_routes(app: FastAPI, served: Collections, metrics: Metrics) -> None:
         check_collection(request.scope, served.default.collection.name)
         return served.default
 
-    add_corpus_routes(app, "", default, metrics)
+    add_corpus_routes(app, "", pick=default, metrics=metrics)
 
 
 def add_collection_routes(app: FastAPI, served: Collections, metrics: Metrics) -> None:
@@ -353,11 +356,11 @@ def add_collection_routes(app: FastAPI, served: Collections, metrics: Metrics) -
         check_collection(request.scope, c.collection.name)
         return c
 
-    add_corpus_routes(app, "/collections/{collection}", named, metrics)
+    add_corpus_routes(app, "/collections/{collection}", pick=named, metrics=metrics)
 
 
 def add_corpus_routes(
-    app: FastAPI, prefix: str, pick: Callable[..., Served], metrics: Metrics
+    app: FastAPI, prefix: str, *, pick: Callable[..., Served], metrics: Metrics
 ) -> None:
     """Ask, search, site and the documents of the collection ``pick`` chooses, at
     ``prefix``."""
@@ -443,7 +446,7 @@ CHAT_BODY = 512 * 1024
 UPLOAD_OVERHEAD = 64 * 1024
 
 
-def add_upload_routes(app: FastAPI, served: Collections, settings: Settings, token: str) -> None:
+def add_upload_routes(app: FastAPI, served: Collections, *, settings: Settings, token: str) -> None:
     """POST and DELETE /documents (the default collection) and
     /collections/{name}/documents, for bearers of the admin token only."""
     errors: dict[int | str, dict[str, Any]] = {
@@ -457,12 +460,13 @@ def add_upload_routes(app: FastAPI, served: Collections, settings: Settings, tok
         return served.get(collection)
 
     for prefix, pick in (("", default), ("/collections/{collection}", named)):
-        _upload_routes(app, prefix, pick, settings, token, errors)
+        _upload_routes(app, prefix, pick=pick, settings=settings, token=token, errors=errors)
 
 
 def _upload_routes(
     app: FastAPI,
     prefix: str,
+    *,
     pick: Callable[..., Served],
     settings: Settings,
     token: str,

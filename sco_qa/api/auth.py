@@ -189,7 +189,7 @@ class ApiKeyGuard:
     limit; CORS preflights and the open paths pass. Keys are never logged or echoed."""
 
     def __init__(
-        self, app: ASGIApp, keys: ApiKeys, limiter: RateLimiter | None, admin: bool = False
+        self, app: ASGIApp, *, keys: ApiKeys, limiter: RateLimiter | None, admin: bool = False
     ) -> None:
         self.app, self.keys, self.limiter, self.admin = app, keys, limiter, admin
 
@@ -204,8 +204,8 @@ class ApiKeyGuard:
                 send,
                 401,
                 "invalid_api_key",
-                "a valid API key is required: send Authorization: Bearer <key>",
-                scope["path"],
+                message="a valid API key is required: send Authorization: Bearer <key>",
+                path=scope["path"],
             )
         if caller in self.keys.scopes:
             scope.setdefault("state", {})[SCOPE_KEY] = self.keys.scopes[caller]
@@ -216,9 +216,9 @@ class ApiKeyGuard:
                 send,
                 429,
                 "rate_limit_exceeded",
-                f"too many requests for this key; retry in {retry} s",
-                scope["path"],
-                [(b"retry-after", retry.encode())],
+                message=f"too many requests for this key; retry in {retry} s",
+                path=scope["path"],
+                extra=[(b"retry-after", retry.encode())],
             )
         return await self.app(scope, receive, send)
 

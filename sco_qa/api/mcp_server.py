@@ -78,6 +78,7 @@ def _request(ctx: Any) -> Any:
 def _call(
     resolve: Resolve,
     collection: str | None,
+    *,
     ctx: Any,
     what: Callable[[Engine], Any],
     resource: bool = False,
@@ -93,7 +94,7 @@ def _call(
         raise (ResourceError if resource else ToolError)(str(exc)) from None
 
 
-def document_text(engine: Engine, doc_id: str, start: int, end: int | None) -> DocumentText:
+def document_text(engine: Engine, doc_id: str, *, start: int, end: int | None) -> DocumentText:
     """The slice ``start:end`` of a document (to its end when ``end`` is None)."""
     from mcp.server.mcpserver.exceptions import ToolError
 
@@ -143,7 +144,7 @@ def build_mcp(
         """Answer a question with verbatim quotes from the documents and their citations
         (doc_id, start, end); answered is false when the documents do not say."""
         turns = [t.to_record() for t in history or []]
-        name, answer = _call(resolve, collection, ctx, lambda e: e.ask(question, k, turns))
+        name, answer = _call(resolve, collection, ctx=ctx, what=lambda e: e.ask(question, k, turns))
         if observe is not None:
             observe(answer, name)
         return AskResult.model_validate(answer, from_attributes=True)
@@ -155,7 +156,7 @@ def build_mcp(
         ctx: Any = None,
     ) -> SearchResult:
         """The k passages that best match a question, best first, with their offsets."""
-        hits = _call(resolve, collection, ctx, lambda e: e.search(question, k))[1]
+        hits = _call(resolve, collection, ctx=ctx, what=lambda e: e.search(question, k))[1]
         return SearchResult(query=question, hits=[PassageOut.model_validate(h) for h in hits])
 
     def get_document(
@@ -167,7 +168,12 @@ def build_mcp(
     ) -> DocumentText:
         """A document's text, whole or from start to end (character offsets, as in
         citations)."""
-        got = _call(resolve, collection, ctx, lambda e: document_text(e, doc_id, start, end))
+        got = _call(
+            resolve,
+            collection,
+            ctx=ctx,
+            what=lambda e: document_text(e, doc_id, start=start, end=end),
+        )
         return got[1]  # type: ignore[no-any-return]
 
     for tool, title in ((ask, "Ask the documents"), (search, "Search the documents"),
@@ -183,7 +189,9 @@ def build_mcp(
     @server.resource("documents://list", mime_type="application/json", title="Documents")
     def documents() -> str:
         """Every document of the default collection: id, title, length and its text's URI."""
-        docs = _call(resolve, None, None, lambda e: list(e.index.documents.values()), True)[1]
+        docs = _call(
+            resolve, None, ctx=None, what=lambda e: list(e.index.documents.values()), resource=True
+        )[1]
         return json.dumps(
             [
                 {"doc_id": d.doc_id, "title": d.title, "length": len(d.text), "uri": _uri(d.doc_id)}
@@ -194,7 +202,7 @@ def build_mcp(
     @server.resource("documents://{doc_id}", mime_type="text/plain", title="A document's text")
     def document(doc_id: str) -> str:
         """One document's full text (offsets in citations refer to it); the id URL-encoded."""
-        docs = _call(resolve, None, None, lambda e: e.index.documents, resource=True)[1]
+        docs = _call(resolve, None, ctx=None, what=lambda e: e.index.documents, resource=True)[1]
         doc = docs.get(doc_id) or docs.get(unquote(doc_id))
         if doc is None:
             raise ResourceNotFoundError(f"no document with id {doc_id!r}")

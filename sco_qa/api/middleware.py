@@ -32,7 +32,7 @@ PROBES = frozenset({"/healthz", "/readyz"})
 log = logging.getLogger(__name__)
 
 
-def error_body(status: int, code: str, message: str, path: str = "") -> dict[str, Any]:
+def error_body(status: int, code: str, message: str, *, path: str = "") -> dict[str, Any]:
     """The package's error body, ``{"error": {"code", "message"}}``; on the OpenAI-compatible
     routes (``/v1/…``) OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``."""
     if not path.startswith("/v1/"):
@@ -46,12 +46,13 @@ async def send_error(
     send: Send,
     status: int,
     code: str,
+    *,
     message: str,
     path: str = "",
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """The JSON error body, sent from a pure-ASGI guard."""
-    body = json.dumps(error_body(status, code, message, path)).encode()
+    body = json.dumps(error_body(status, code, message, path=path)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
@@ -96,19 +97,22 @@ class BodyGuard:
         if rule.token:
             refused = denied(header(scope, b"authorization"), rule.token)
             if refused:
-                return await send_error(send, *refused, scope["path"])
+                status, code, why = refused
+                return await send_error(send, status, code, message=why, path=scope["path"])
         too_large = f"request body over {rule.limit} bytes"
         length = header(scope, b"content-length")
         if length and length.isdigit() and int(length) > rule.limit:
-            return await send_error(send, 413, "body_too_large", too_large, scope["path"])
+            return await send_error(
+                send, 413, "body_too_large", message=too_large, path=scope["path"]
+            )
         ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if ctype != rule.media_type:
             return await send_error(
                 send,
                 415,
                 "unsupported_media_type",
-                f"send the body as {rule.media_type}",
-                scope["path"],
+                message=f"send the body as {rule.media_type}",
+                path=scope["path"],
             )
         body = bytearray()
         more = True
@@ -119,13 +123,15 @@ class BodyGuard:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > rule.limit:
-                return await send_error(send, 413, "body_too_large", too_large, scope["path"])
+                return await send_error(
+                    send, 413, "body_too_large", message=too_large, path=scope["path"]
+                )
         if rule.text:
             try:
                 bytes(body).decode("utf-8")
             except UnicodeDecodeError:
                 why = "the body is not UTF-8 text"
-                return await send_error(send, 400, "bad_encoding", why, scope["path"])
+                return await send_error(send, 400, "bad_encoding", message=why, path=scope["path"])
         return await self.app(scope, _replay(bytes(body), receive), send)
 
 
@@ -190,7 +196,9 @@ class SecurityHeaders:
             log.exception("unexpected error")
             if status == 0:
                 message = "unexpected server error; see the server log"
-                await send_error(wrapped, 500, "internal_error", message, scope["path"])
+                await send_error(
+                    wrapped, 500, "internal_error", message=message, path=scope["path"]
+                )
         finally:
             access_log.log(
                 logging.DEBUG if scope["path"] in PROBES else logging.INFO,
@@ -236,7 +244,7 @@ class HostGuard:
                 f"this server does not answer for the host {host_name(given)[:100]!r}; "
                 "add it to SCO_QA_ALLOWED_HOSTS"
             )
-            return await send_error(send, 421, "misdirected_request", message)
+            return await send_error(send, 421, "misdirected_request", message=message)
         path = scope["path"]
         if scope["method"] in ("GET", "HEAD") and len(path) > 1 and path.endswith("/"):
             query = scope.get("query_string", b"").decode("latin-1")

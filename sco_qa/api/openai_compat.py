@@ -266,6 +266,7 @@ Resolve = Callable[[str, Request], tuple[str, Engine]]
 def add_routes(
     app: FastAPI,
     resolve: Resolve,
+    *,
     model_ids: Callable[[], list[str]],
     observe: Callable[[Answer, str], None],
     errors: dict[int | str, dict[str, Any]],

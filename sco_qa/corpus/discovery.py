@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import Settings
 from ..errors import CorpusError
 from ..records import Document, Skipped
 from . import html, markdown, pdf, word
@@ -31,8 +32,8 @@ READERS: dict[str, Reader] = {
 SUFFIXES = tuple(READERS)
 #: formats whose parsers expand compressed data: read in a child process with budgets
 GUARDED = frozenset({".pdf", ".docx"})
-#: files larger than this are skipped (SCO_QA_MAX_FILE_MB sets it; README, "Your documents")
-MAX_FILE_BYTES = 50 * 1024 * 1024
+#: files larger than this are skipped: the default of SCO_QA_MAX_FILE_MB (README, "Your documents")
+MAX_FILE_BYTES = int(Settings.model_fields["max_file_mb"].default * 1024 * 1024)
 #: files that belong to the corpus folder but are not documents (the golden question set)
 NOT_DOCUMENTS = ("golden.jsonl",)
 _DOC_ID = re.compile(r"[^a-z0-9]+")

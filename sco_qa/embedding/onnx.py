@@ -117,6 +117,7 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
     def __init__(
         self,
         cache_dir: Path,
+        *,
         quantized_queries: bool = False,
         cache_size: int = 1024,
         threads: int = 0,

@@ -18,6 +18,7 @@ from ..records import Answer
 def http_json(
     url: str,
     body: Mapping[str, Any] | None = None,
+    *,
     timeout: float = 60,
     api_key: str | None = None,
 ) -> Any:
@@ -38,10 +39,12 @@ def http_json(
 
 
 class RemoteEngine:
-    """``ask`` and ``text_of`` of a server at ``url`` (document texts fetched once)."""
+    """``ask`` and ``text_of`` of a server at ``url`` (document texts fetched once), of its
+    default collection or of the one named."""
 
-    def __init__(self, url: str, api_key: str | None = None) -> None:
-        self.base = url.rstrip("/")
+    def __init__(self, url: str, api_key: str | None = None, collection: str | None = None) -> None:
+        root = url.rstrip("/")
+        self.base = f"{root}/collections/{collection}" if collection else root
         self.api_key = api_key
         self._texts: dict[str, str] = {}
 

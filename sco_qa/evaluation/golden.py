@@ -66,6 +66,7 @@ def _locate(
     row: dict[str, Any],
     n: int,
     path: Path,
+    *,
     docs: list[Document],
     sentence_text: dict[str, list[tuple[int, int]]],
 ) -> GoldenItem:
@@ -106,7 +107,7 @@ def load_golden(path: Path, docs: list[Document]) -> list[GoldenItem]:
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        item = _locate(_parse(line, n, path), n, path, docs, by_doc)
+        item = _locate(_parse(line, n, path), n, path, docs=docs, sentence_text=by_doc)
         if item.id in ids:
             raise GoldenSetError(f"{path}:{n}: duplicate id {item.id!r}")
         ids.add(item.id)

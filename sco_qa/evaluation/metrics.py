@@ -99,7 +99,7 @@ def faithful(citations: Sequence[Citation], text_of: TextFn) -> bool:
     return all(text_of(c.doc_id)[c.start : c.end] == c.quote for c in citations)
 
 
-def _failure(item: GoldenItem, answered: bool, correct: bool, rank: int | None) -> str:
+def _failure(item: GoldenItem, answered: bool, correct: bool, *, rank: int | None) -> str:
     if not item.answerable:
         return "answered an unanswerable question" if answered else ""
     if correct:
@@ -111,7 +111,7 @@ def _failure(item: GoldenItem, answered: bool, correct: bool, rank: int | None) 
     return "passage retrieved but the wrong sentence was quoted"
 
 
-def judge(item: GoldenItem, result: Answer, text_of: TextFn, latency_ms: float) -> Outcome:
+def judge(item: GoldenItem, result: Answer, text_of: TextFn, *, latency_ms: float) -> Outcome:
     """Score one answer against its golden item."""
     answered = result.answered
     cites = result.citations
@@ -136,7 +136,7 @@ def judge(item: GoldenItem, result: Answer, text_of: TextFn, latency_ms: float) 
         result.answer,
         cites,
         round(latency_ms, 3),
-        _failure(item, answered, correct, rank),
+        _failure(item, answered, correct, rank=rank),
         item.facts,
         item.support,
         item.doc_id,
@@ -185,14 +185,14 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
 
 
 def evaluate(
-    items: Sequence[GoldenItem], ask: AskFn, text_of: TextFn, threshold: float | None
+    items: Sequence[GoldenItem], ask: AskFn, text_of: TextFn, *, threshold: float | None
 ) -> Report:
     """Ask every golden question and judge the answers."""
     outcomes = []
     for item in items:
         t0 = time.perf_counter()
         result = ask(item.question, EVAL_TOP_K)
-        outcomes.append(judge(item, result, text_of, (time.perf_counter() - t0) * 1e3))
+        outcomes.append(judge(item, result, text_of, latency_ms=(time.perf_counter() - t0) * 1e3))
     return Report(metrics(outcomes), outcomes, threshold)
 
 

@@ -162,7 +162,7 @@ def _rank(q: SquadQuestion, answer: Answer) -> int | None:
 
 
 def judge(
-    q: SquadQuestion, answer: Answer, text_of: TextFn, latency_ms: float, threshold: float
+    q: SquadQuestion, answer: Answer, text_of: TextFn, *, latency_ms: float, threshold: float
 ) -> tuple[Outcome, bool]:
     """The outcome at ``threshold`` of an answer made with no threshold, and whether the
     answer (refused or not) holds a gold answer."""
@@ -317,6 +317,7 @@ def evaluate_squad(
     questions: Sequence[SquadQuestion],
     ask: AskFn,
     text_of: TextFn,
+    *,
     threshold: float,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
@@ -326,7 +327,9 @@ def evaluate_squad(
     for n, q in enumerate(questions, start=1):
         t0 = time.perf_counter()
         answer = ask(q.question, EVAL_TOP_K)
-        outcome, held = judge(q, answer, text_of, (time.perf_counter() - t0) * 1e3, threshold)
+        outcome, held = judge(
+            q, answer, text_of, latency_ms=(time.perf_counter() - t0) * 1e3, threshold=threshold
+        )
         outcomes.append(outcome)
         holds.append(held)
         firsts.append(

@@ -93,11 +93,18 @@ def _documents_json(docs: list[Document]) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
-def _truncated(embedder: Embedder, chunks: list[Chunk], sentences: list[Sentence]) -> list[str]:
-    over = [c.chunk_id for c in chunks if embedder.count_tokens(c.text) > embedder.max_tokens]
-    over += [
-        s.sentence_id for s in sentences if embedder.count_tokens(s.text) > embedder.max_tokens
-    ]
+def _truncated(
+    embedder: Embedder, chunks: list[Chunk], sentences: list[Sentence], previous: Previous | None
+) -> list[str]:
+    """Ids of the passages and sentences longer than the model's input (a text the live build
+    holds is known already: only new ones are tokenised)."""
+
+    def too_long(text: str) -> bool:
+        known = previous.too_long(text) if previous is not None else None
+        return embedder.count_tokens(text) > embedder.max_tokens if known is None else known
+
+    over = [c.chunk_id for c in chunks if too_long(c.text)]
+    over += [s.sentence_id for s in sentences if too_long(s.text)]
     for item in over:
         log.warning(
             "%s is longer than the model's %d tokens; its end is not embedded",
@@ -117,7 +124,7 @@ def quiet(message: str) -> None:
     log.debug("%s", message)
 
 
-def _embed(embedder: Embedder, texts: list[str], total: int, progress: Progress) -> np.ndarray:
+def _embed(embedder: Embedder, texts: list[str], *, total: int, progress: Progress) -> np.ndarray:
     """Vectors of ``texts`` (the new ones of ``total``), embedded in steps so that progress
     can be told."""
     parts = []
@@ -138,7 +145,7 @@ class Embedded:
 
 
 def embed_new(
-    embedder: Embedder, texts: list[str], previous: Previous | None, progress: Progress
+    embedder: Embedder, texts: list[str], previous: Previous | None, *, progress: Progress
 ) -> Embedded:
     """Vectors of ``texts`` in order: each text the live build holds is taken from it, and
     each other distinct text is embedded once (a one-sentence passage is its sentence)."""
@@ -153,7 +160,9 @@ def embed_new(
         else:
             todo.setdefault(text_key(text), []).append(i)
     progress(f"embedding {len(todo):,} new of {len(texts):,} texts")
-    fresh = _embed(embedder, [texts[rows[0]] for rows in todo.values()], len(texts), progress)
+    fresh = _embed(
+        embedder, [texts[rows[0]] for rows in todo.values()], total=len(texts), progress=progress
+    )
     for vector, rows in zip(fresh, todo.values(), strict=True):
         out[rows] = vector
     return Embedded(out, len(todo), reused)
@@ -189,9 +198,9 @@ def _write_build(
     docs = corpus.documents
     chunks, sentences = chunk_new(docs, spec.chunking, previous)
     progress(f"{len(docs)} documents cut into {len(chunks)} passages, {len(sentences)} sentences")
-    truncated = _truncated(embedder, chunks, sentences)
+    truncated = _truncated(embedder, chunks, sentences, previous)
     texts = [c.text for c in chunks] + [s.text for s in sentences]
-    got = embed_new(embedder, texts, previous, progress)
+    got = embed_new(embedder, texts, previous, progress=progress)
     progress("writing the index files")
     pvec, svec = got.vectors[: len(chunks)], got.vectors[len(chunks) :]
     artifacts = {
@@ -224,6 +233,7 @@ def _write_build(
             "from_build": previous.build if previous is not None else "",
         },
         "answer_scorer": spec.scorer,
+        "truncated": truncated,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checksums": {n: durable.sha256_file(folder / n) for n in sorted(names)},
     }
@@ -266,7 +276,9 @@ def _build(
     previous, why = (
         (None, "a full build was asked for")
         if full
-        else previous_build(index_dir, embedder.name, embedder.dim, spec.chunking)
+        else previous_build(
+            index_dir, model=embedder.name, dim=embedder.dim, chunking=spec.chunking
+        )
     )
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     try:

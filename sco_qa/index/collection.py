@@ -99,7 +99,7 @@ def _file(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _settings_of(base: Settings, name: str, folder: Path, own: object) -> Settings:
+def _settings_of(base: Settings, name: str, *, folder: Path, own: object) -> Settings:
     """The server's settings with the collection's folders and own settings on top."""
     own = {} if own is None else own
     if not isinstance(own, dict):
@@ -145,7 +145,7 @@ def _all_collections(settings: Settings) -> tuple[Collection, ...]:
         raise ConfigError(f"collections named twice: {', '.join(twice)}")
     out = []
     for name, entry in entries:
-        own = _settings_of(settings, name, Path(entry["folder"]), entry.get("settings"))
+        own = _settings_of(settings, name, folder=Path(entry["folder"]), own=entry.get("settings"))
         spec = IndexSpec.from_settings(own, collection=name)
         title = str(entry.get("title") or own.title or name)
         out.append(Collection(name=name, title=title, settings=own, spec=spec))

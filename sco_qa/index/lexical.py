@@ -25,6 +25,7 @@ class LexicalIndex:
         self,
         model: Any,
         size: int,
+        *,
         vocabulary: Vocabulary | None = None,
         readings_kept: int = READINGS_KEPT,
     ) -> None:
@@ -58,7 +59,7 @@ class LexicalIndex:
         if texts:
             corpus = [tokens(t) or [EMPTY] for t in texts]
             model.index(corpus, show_progress=False)
-        return cls(model, len(texts), Vocabulary.from_texts(texts))
+        return cls(model, len(texts), vocabulary=Vocabulary.from_texts(texts))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query`` (zeros when nothing matches)."""
@@ -85,4 +86,4 @@ class LexicalIndex:
             return cls(bm25s.BM25(), 0)
         model = bm25s.BM25.load(str(folder), allow_pickle=False, show_progress=False)
         words = json.loads((folder / WORDS).read_text("utf-8"))
-        return cls(model, size, Vocabulary.from_json(words))
+        return cls(model, size, vocabulary=Vocabulary.from_json(words))

@@ -153,7 +153,7 @@ def load_index(
     verify_checksums(folder, manifest)
     if check_corpus:
         corpus = _read(spec) if corpus is None else corpus
-        check_fresh(manifest, corpus, spec.corpus_dir, index_dir)
+        check_fresh(manifest, corpus, corpus_dir=spec.corpus_dir, index_dir=index_dir)
     by_id = _load_documents(folder)
     if by_id is None:
         corpus = _read(spec) if corpus is None else corpus
@@ -190,7 +190,7 @@ def rebuild_reason(
     manifest = read_manifest(current_build(index_dir))
     try:
         check_model(manifest, embedder, index_dir)
-        check_fresh(manifest, corpus, spec.corpus_dir, index_dir)
+        check_fresh(manifest, corpus, corpus_dir=spec.corpus_dir, index_dir=index_dir)
     except StaleIndexError as exc:
         return exc.change or str(exc)
     if manifest.chunking.model_dump() != asdict(spec.chunking):

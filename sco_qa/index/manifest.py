@@ -84,6 +84,7 @@ class Manifest(_Strict):
     answer_scorer: str = ""
     spec: dict[str, Any] = Field(default_factory=dict)
     embedding: _Embedding | None = None
+    truncated: list[str] | None = None  # ids of passages and sentences cut to the model's input
 
     @field_validator("checksums")
     @classmethod
@@ -141,7 +142,9 @@ def check_model(manifest: Manifest, embedder: Embedder | None, index_dir: Path) 
         raise error
 
 
-def check_fresh(manifest: Manifest, corpus: CorpusRead, corpus_dir: Path, index_dir: Path) -> None:
+def check_fresh(
+    manifest: Manifest, corpus: CorpusRead, *, corpus_dir: Path, index_dir: Path
+) -> None:
     """The corpus is the one the index was built from; a StaleIndexError says what changed."""
     docs = corpus.documents
     if manifest.corpus.fingerprint == corpus_fingerprint(docs, corpus.skipped):

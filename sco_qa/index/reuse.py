@@ -35,6 +35,14 @@ class Previous:
     records: dict[str, tuple[str, list[Chunk], list[Sentence]]]  # doc id → (hash, records)
     vectors: np.ndarray  # the build's passage vectors, then its sentence vectors
     rows: dict[bytes, int]  # text key → row of ``vectors``
+    cut: frozenset[bytes] | None = None  # keys of texts longer than the model's input
+
+    def too_long(self, text: str) -> bool | None:
+        """Whether ``text`` was cut to the model's input, when the live build knows it."""
+        key = text_key(text)
+        if self.cut is None or key not in self.rows:
+            return None
+        return key in self.cut
 
     def vector(self, text: str) -> np.ndarray | None:
         """The vector the live build holds for ``text``, if any."""
@@ -62,7 +70,7 @@ def _by_document(
 
 
 def previous_build(
-    index_dir: Path, model: str, dim: int, chunking: ChunkingParams
+    index_dir: Path, *, model: str, dim: int, chunking: ChunkingParams
 ) -> tuple[Previous | None, str]:
     """The live build when a new one may reuse it, else None, with the reason it may not
     (said in the build's report: the new build is then a full one)."""
@@ -89,4 +97,8 @@ def previous_build(
         return None, f"the live build's files disagree on their sizes ({MANIFEST})"
     rows = {text_key(t): i for i, t in enumerate(texts)}
     records = _by_document(chunks, sentences, manifest.corpus.documents)
-    return Previous(folder.name, records, vectors, rows), ""
+    cut = None
+    if manifest.truncated is not None:
+        by_id = {c.chunk_id: c.text for c in chunks} | {s.sentence_id: s.text for s in sentences}
+        cut = frozenset(text_key(by_id[i]) for i in manifest.truncated if i in by_id)
+    return Previous(folder.name, records, vectors, rows, cut), ""

@@ -98,7 +98,7 @@ class Locator:
 
 
 def _inject(
-    engine: Engine, at: Locator, q: SquadQuestion, chosen: list[int], pool: Sequence[int]
+    engine: Engine, at: Locator, q: SquadQuestion, *, chosen: list[int], pool: Sequence[int]
 ) -> None:
     """Put the sentence the group must learn from into ``chosen`` (in place): the gold one
     for an answerable question, the tempting one for an unanswerable one."""
@@ -143,10 +143,10 @@ def make_groups(
     for q, order in ranked:
         chosen = list(order[:CANDIDATES])
         if inject:
-            _inject(engine, at, q, chosen, order)
+            _inject(engine, at, q, chosen=chosen, pool=order)
         if not chosen:
             continue
-        texts = [pair_text(engine.table, titles, q.question, p) for p in chosen]
+        texts = [pair_text(engine.table, titles, q.question, pos=p) for p in chosen]
         inputs = encode_pairs(tok, texts)
         sents = [engine.table.sentences[p] for p in chosen]
         out.append(
@@ -234,7 +234,7 @@ def _rate(step: int, total: int, warmup: float) -> float:
     return (step + 1) / w if step < w else max(0.0, (total - step) / max(1, total - w))
 
 
-def _save_checkpoint(folder: Path, net: Any, opt: Any, state: dict[str, Any]) -> None:
+def _save_checkpoint(folder: Path, net: Any, opt: Any, *, state: dict[str, Any]) -> None:
     from safetensors.torch import save
 
     tensors = {n: p.detach().clone() for n, p in net.named_parameters() if p.requires_grad}
@@ -250,7 +250,7 @@ def _save_checkpoint(folder: Path, net: Any, opt: Any, state: dict[str, Any]) ->
     replace_atomically(folder / "checkpoint.json", json.dumps(state).encode())
 
 
-def _load_checkpoint(folder: Path, net: Any, opt: Any, key: dict[str, Any]) -> int:
+def _load_checkpoint(folder: Path, net: Any, opt: Any, *, key: dict[str, Any]) -> int:
     """The step to go on from (0 without a matching checkpoint)."""
     import torch
     from safetensors.torch import load_file
@@ -303,7 +303,7 @@ def train_reader(
     net = build_net(schedule.frozen_layers).train()
     opt = _optimiser(net, schedule)
     total = total_steps(groups, schedule)
-    step = _load_checkpoint(folder, net, opt, full_key)
+    step = _load_checkpoint(folder, net, opt, key=full_key)
     started, first = time.perf_counter(), step
     bases = [g["lr"] for g in opt.param_groups]
     while step < total:
@@ -317,7 +317,7 @@ def train_reader(
         opt.zero_grad(set_to_none=True)
         step += 1
         if step % CHECKPOINT_EVERY == 0 or step == total:
-            _save_checkpoint(folder, net, opt, {"key": full_key, "step": step})
+            _save_checkpoint(folder, net, opt, state={"key": full_key, "step": step})
             rate = (step - first) / max(time.perf_counter() - started, 1e-9)
             left = (total - step) / max(rate, 1e-9) / 60
             progress(

@@ -116,7 +116,7 @@ def ranked(
 def fold_scorer(prep: Prepared, fold: int) -> ScorerModel:
     """The answer scorer fitted on the articles outside ``fold`` only."""
     train_rows = [g for g in prep.rows if prep.folds[g.question.doc_id] != fold]
-    return train_scorer(prep.engine, train_rows, False, {})
+    return train_scorer(prep.engine, train_rows, products=False, provenance={})
 
 
 def _key(prep: Prepared, scorer: ScorerModel, fold: int | None) -> dict[str, object]:
@@ -166,7 +166,7 @@ def train_all(
     return finish(prep, plan, progress)
 
 
-def cascade_of(first: ScorerModel, weights: Path, cache_dir: Path, name: str) -> Cascade:
+def cascade_of(first: ScorerModel, weights: Path, *, cache_dir: Path, name: str) -> Cascade:
     """A cascade over trained reader weights (exported to ONNX int8 as served)."""
     reader = OnnxReader(weights, FINAL.frozen_layers, cache_dir)
     return Cascade(first, reader, {"trained": name}, reader.version)
@@ -215,7 +215,7 @@ def _phrase_right(engine: Engine, q: SquadQuestion, best: Scored) -> tuple[float
     s = engine.table.sentences[best.pos]
     doc = engine.index.documents[s.doc_id]
     span = (s.start + best.phrase[0], s.start + best.phrase[1])
-    got = phrase_slice(doc, span, s.start, s.end)
+    got = phrase_slice(doc, span, lo=s.start, hi=s.end)
     f1 = max(token_f1(got.text, a) for a in q.answers) if got else 0.0
     return best.phrase[2], f1 >= PHRASE_F1
 
@@ -272,7 +272,9 @@ def evaluate_fold(engine: Engine, answerer: Answerer, questions: Sequence[SquadQ
     """``ask`` through ``answerer`` on held-out questions, judged at its threshold."""
     test = replace(engine, answerer=answerer)
     docs = engine.index.documents
-    return evaluate_squad(questions, test.ask, lambda d: docs[d].text, answerer.policy.threshold)
+    return evaluate_squad(
+        questions, test.ask, lambda d: docs[d].text, threshold=answerer.policy.threshold
+    )
 
 
 def removed_article(prep: Prepared, answerer: Answerer, work: Path) -> dict[str, Any]:
@@ -315,7 +317,7 @@ def _provenance(prep: Prepared, plan: Plan, started: float) -> dict[str, Any]:
 
 
 def write_reader(
-    weights: Path, plan: Plan, policy: LogisticPolicy, mix: Mix, provenance: dict[str, Any]
+    weights: Path, plan: Plan, *, policy: LogisticPolicy, mix: Mix, provenance: dict[str, Any]
 ) -> str:
     """The shipped reader: its tensors and ``reader.json`` beside the answer scorer."""
     raw = weights.read_bytes()
@@ -352,8 +354,11 @@ def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) 
     by_fold = {f: [q for q in prep.squad.questions if prep.folds[q.doc_id] == f]
                for f in range(FOLDS)}  # fmt: skip
     scorers = {f: fold_scorer(prep, f) for f in range(FOLDS)}
-    cascades = {f: cascade_of(scorers[f], work / f"fold-{f}" / "reader.safetensors", cache,
-                              f"fold-{f}") for f in range(FOLDS)}  # fmt: skip
+    cascades = {
+        f: cascade_of(scorers[f], work / f"fold-{f}" / "reader.safetensors", cache_dir=cache,
+                      name=f"fold-{f}")
+        for f in range(FOLDS)
+    }  # fmt: skip
     reads = {f: outputs(engine, cascades[f], by_fold[f]) for f in range(FOLDS)}
     progress("fold readings done")
     summary: dict[str, Any] = {"folds": {}, "baseline_folds": {}, "mixes": {}}
@@ -378,8 +383,8 @@ def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) 
     every = [o for f in range(FOLDS) for o in reads[f]]
     mix = fit_mix(engine, every)
     policy = fit_policy(engine, scorings(every, mix))
-    version = write_reader(work / "final" / "reader.safetensors", plan, policy, mix,
-                           _provenance(prep, plan, started))  # fmt: skip
+    version = write_reader(work / "final" / "reader.safetensors", plan, policy=policy, mix=mix,
+                           provenance=_provenance(prep, plan, started))  # fmt: skip
     summary |= {"reader_version": version, "policy": policy.to_json(), "mix": mix.to_json()}
     write_reports(report, results / "reader")
     replace_atomically(results / "reader.json", json.dumps(summary, indent=2).encode())

@@ -101,7 +101,7 @@ def gather_all(engine: Engine, questions: Sequence[SquadQuestion]) -> list[Gathe
         query = make_query(q.question)
         got = engine.retrieve(query, EVAL_TOP_K)
         pool = got.hits[: engine.spec.answer_pool]
-        cands = gather(engine.table, query, got.vector, pool, got.terms, products=True)
+        cands = gather(engine.table, query, got.vector, hits=pool, terms=got.terms, products=True)
         out.append(
             Gathered(q, cands.positions, cands.features, _labels(engine, q, cands.positions))
         )
@@ -183,7 +183,7 @@ def choose_policy(
 
 
 def train(
-    engine: Engine, rows: Sequence[Gathered], products: bool, provenance: dict[str, Any]
+    engine: Engine, rows: Sequence[Gathered], *, products: bool, provenance: dict[str, Any]
 ) -> ScorerModel:
     """A scorer fitted on ``rows``, with its answer policy chosen on the same rows."""
     mean, scale, lr = fit(rows, products)
@@ -207,7 +207,7 @@ def held_out(engine: Engine, model: ScorerModel, questions: Sequence[SquadQuesti
     """``ask`` with ``model`` on questions of an article it was not trained on."""
     test = replace(engine, answerer=lr_answerer(model))
     docs = engine.index.documents
-    return evaluate_squad(questions, test.ask, lambda d: docs[d].text, model.threshold)
+    return evaluate_squad(questions, test.ask, lambda d: docs[d].text, threshold=model.threshold)
 
 
 def pooled(reports: Sequence[Report], version: str = "") -> Report:
@@ -235,7 +235,7 @@ def leave_one_article_out(
     for doc_id in dict.fromkeys(g.question.doc_id for g in rows):
         train_rows = [g for g in rows if g.question.doc_id != doc_id]
         test = [g.question for g in rows if g.question.doc_id == doc_id]
-        model = train(engine, train_rows, products, {})
+        model = train(engine, train_rows, products=products, provenance={})
         report = held_out(engine, model, test)
         reports.append(report)
         by_article[doc_id] = report.metrics
@@ -275,7 +275,7 @@ def run(data: Path, results: Path, out: Path = MODEL_FILE) -> dict[str, Any]:
             "command": "make train (sco-qa train)",
             "scikit_learn": sklearn_version,
         }
-        final = train(engine, rows, VARIANTS[chosen], provenance)
+        final = train(engine, rows, products=VARIANTS[chosen], provenance=provenance)
     raw = (json.dumps(final.to_json(), indent=1) + "\n").encode("utf-8")
     replace_atomically(out, raw)
     summary |= {
@@ -303,5 +303,7 @@ def squad_report(data: Path, articles: Sequence[str] = ()) -> Report:
         engine = replace(engine, answerer=answerer)
         docs = engine.index.documents
         threshold = answerer.policy.threshold
-        report = evaluate_squad(squad.questions, engine.ask, lambda d: docs[d].text, threshold)
+        report = evaluate_squad(
+            squad.questions, engine.ask, lambda d: docs[d].text, threshold=threshold
+        )
     return replace(report, scorer=answerer.version)
