@@ -145,6 +145,21 @@ class Settings(BaseSettings):
     examples: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="example questions on the chat page (comma-separated)"
     )
+    vector_store: str = Field(
+        "faiss",
+        min_length=1,
+        description="where vectors live: faiss (the build's files, in process), milvus "
+        "(SCO_QA_MILVUS_URI), or package.module:Class for a store of one's own",
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="with SCO_QA_VECTOR_STORE=milvus: a local file (Milvus Lite) or "
+        "http://host:19530 (a server or cluster); unset: SCO_QA_INDEX_DIR/milvus.db",
+    )
+    milvus_token: SecretStr | None = Field(None, description="the Milvus server's token")
+    milvus_index: Literal["FLAT", "HNSW", "IVF_FLAT"] = Field(
+        "FLAT", description="the Milvus index type (FLAT: exact search)"
+    )
     ann_threshold: int = Field(
         50_000, ge=1, description="passages from which the dense index is IVF, not exact"
     )

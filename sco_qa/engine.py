@@ -32,6 +32,7 @@ from .config import MAX_K, Settings
 from .embedding import Embedder, load_embedder
 from .errors import QuestionError
 from .index import Index, IndexSpec, load_index, open_index
+from .index.store import StoreRows
 from .records import Answer, Hit, Turn
 from .retrieval import lexical_match
 from .retrieval import search as hybrid_search
@@ -44,6 +45,12 @@ def check_k(k: object, default: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise QuestionError(f"k must be a whole number from 1 to {MAX_K}")
     return k
+
+
+def _table(index: Index) -> SentenceTable:
+    """The answer stage's view of an index: its sentences, their vectors through the store."""
+    rows = StoreRows(index.store, [s.sentence_id for s in index.sentences])
+    return SentenceTable.build(index.sentences, rows, index.chunk_sentences)
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class Engine:
         )
         spec = (spec or IndexSpec.from_settings(settings)).with_scorer(answerer.version)
         index = open_index(spec, emb, rebuild=rebuild, progress=progress)
-        table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
+        table = _table(index)
         return cls(settings, emb, index, table, answerer, spec)
 
     @classmethod
@@ -118,14 +125,14 @@ class Engine:
         )
         spec = (spec or IndexSpec.from_settings(settings)).with_scorer(answerer.version)
         index = load_index(spec, emb, check_corpus=False)
-        table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
+        table = _table(index)
         return cls(settings, emb, index, table, answerer, spec)
 
     def reloaded(self) -> Engine:
         """The same engine on the build the index's ``CURRENT`` now names, served as it was
         built (its documents stored with it), whatever the corpus folder holds."""
         index = load_index(self.spec, self.embedder, check_corpus=False)
-        table = SentenceTable.build(index.sentences, index.sentence_vectors, index.chunk_sentences)
+        table = _table(index)
         return replace(self, index=index, table=table)
 
     def warm(self) -> None:

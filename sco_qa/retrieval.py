@@ -36,11 +36,12 @@ def top_n(scores: np.ndarray, n: int, positive_only: bool = False) -> list[int]:
 
 
 def dense_ranking(index: Index, query_vec: np.ndarray, n: int) -> list[int]:
-    """Passage positions by cosine similarity, best first."""
-    if index.dense.ntotal == 0 or n <= 0:
+    """Passage positions by cosine similarity, best first (from the index's vector
+    store)."""
+    if n <= 0 or not index.chunks:
         return []
-    _, ids = index.dense.search(query_vec.reshape(1, -1), min(n, index.dense.ntotal))
-    return [i for i in ids[0].tolist() if i >= 0]
+    found = index.store.search("passages", query_vec, min(n, len(index.chunks)))
+    return [index.chunk_position[i] for i, _ in found]
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def search(
         lexical = lexical_match(index, query, pool)
     fused = rrf([dense, lexical.ranking[:pool]], rrf_k)
     best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-    cos = (np.asarray(index.passage_vectors[best]) @ query_vec.reshape(-1)).tolist()
+    ids = [index.chunks[i].chunk_id for i in best]
+    cos = (index.store.get("passages", ids) @ query_vec.reshape(-1)).tolist()
     bm25 = lexical.scores[best].tolist()
     return [
         Hit(index.chunks[i], fused[i], c, b, r)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -44,3 +45,58 @@ class FakeEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + 2
+
+
+class DictStore:
+    """A vector store of plain dictionaries, shared by the process (what a build writes, a
+    load finds): the ``VectorStore`` protocol with exact inner-product search, entered by
+    ``SCO_QA_VECTOR_STORE=tests.fakes:DictKind``."""
+
+    stores: ClassVar[dict[str, dict[str, dict[str, tuple[np.ndarray, str]]]]] = {}
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.kinds = DictStore.stores.setdefault(name, {"passages": {}, "sentences": {}})
+
+    def upsert(self, kind, ids, vectors, docs) -> None:
+        for i, v, d in zip(ids, vectors, docs, strict=True):
+            self.kinds[kind][i] = (np.asarray(v, dtype=np.float32), d)
+
+    def delete(self, kind, ids) -> None:
+        for i in ids:
+            self.kinds[kind].pop(i, None)
+
+    def search(self, kind, vector, k, docs=None):
+        rows = [(i, float(v @ vector.reshape(-1))) for i, (v, d) in self.kinds[kind].items()
+                if docs is None or d in docs]  # fmt: skip
+        return sorted(rows, key=lambda r: -r[1])[:k]
+
+    def get(self, kind, ids):
+        return np.vstack([self.kinds[kind][i][0] for i in ids]).astype(np.float32)
+
+    def count(self, kind) -> int:
+        return len(self.kinds[kind])
+
+    def close(self) -> None:
+        return None
+
+    def finish(self) -> None:
+        return None
+
+    def record(self) -> dict:
+        return {"kind": "tests.fakes:DictKind", "name": self.name}
+
+
+class DictKind:
+    """The factory's side of ``DictStore``."""
+
+    name = "tests.fakes:DictKind"
+
+    def create(self, spec, *, build: str, dim: int) -> DictStore:
+        return DictStore(f"{spec.collection}/{build}")
+
+    def open(self, spec, *, record) -> DictStore:
+        return DictStore(record["name"])
+
+    def drop(self, spec, *, record) -> None:
+        DictStore.stores.pop(record["name"], None)

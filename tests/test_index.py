@@ -37,7 +37,8 @@ def test_manifest_describes_the_build(built: Path, tricky_dir: Path, fake_embedd
     assert not list(folder.rglob("*.pkl"))
     index = load_index(spec_for(tricky_dir, built), fake_embedder)
     assert len(index.chunks) == manifest["counts"]["passages"]
-    assert index.sentence_vectors.shape == (manifest["counts"]["sentences"], 64)
+    ids = [s.sentence_id for s in index.sentences]
+    assert index.store.get("sentences", ids).shape == (manifest["counts"]["sentences"], 64)
 
 
 def test_missing_index_says_what_to_run(tricky_dir: Path, tmp_path: Path) -> None:

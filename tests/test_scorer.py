@@ -92,9 +92,9 @@ def test_features_are_named_and_shaped(world) -> None:
     assert cands.names == feature_names(emb.dim, True)
     row = dict(zip(cands.names, cands.features[0], strict=True))
     assert row["kind_person"] == 1.0 and row["first"] == 1.0
-    assert row["cos"] == pytest.approx(float(table.vectors[0] @ qvec), abs=1e-6)
+    assert row["cos"] == pytest.approx(float(table.vectors.rows([0])[0] @ qvec), abs=1e-6)
     assert max(cands.features[:, cands.names.index("cos_gap")]) == pytest.approx(0.0)
-    assert row["cos_next"] == pytest.approx(float(table.vectors[1] @ qvec), abs=1e-6)
+    assert row["cos_next"] == pytest.approx(float(table.vectors.rows([1])[0] @ qvec), abs=1e-6)
     assert row["cos_prev"] == 0.0  # the first sentence of its paragraph
 
 

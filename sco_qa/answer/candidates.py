@@ -113,9 +113,12 @@ def gather(
     if not positions:
         return Candidates([], np.zeros((0, len(names)), dtype=np.float32), names)
     q = qvec.reshape(-1)
-    lo, hi = max(0, positions[0] - 1), min(len(table.sentences), positions[-1] + 2)
-    cos_all = np.zeros(len(table.sentences), dtype=np.float32)
-    cos_all[lo:hi] = np.asarray(table.vectors[lo:hi]) @ q
+    n = len(table.sentences)
+    # the candidates and their neighbours: the only vectors fetched
+    needed = sorted({p + d for p in positions for d in (-1, 0, 1) if 0 <= p + d < n})
+    vectors = table.vectors.rows(needed)
+    cos_all = np.zeros(n, dtype=np.float32)
+    cos_all[needed] = vectors @ q
     cos = cos_all[positions]
     cover = coverage(terms, positions, table.stats, context=CONTEXT)
     plain = coverage(terms, positions, table.stats, context=0.0)
@@ -155,5 +158,6 @@ def gather(
     ]
     features = np.column_stack(columns).astype(np.float32)
     if products:
-        features = np.hstack([features, np.asarray(table.vectors[positions]) * q])
+        row = {p: i for i, p in enumerate(needed)}
+        features = np.hstack([features, vectors[[row[p] for p in positions]] * q])
     return Candidates(positions, features, names)

@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -146,13 +147,33 @@ class SentenceStats:
         return cls(frozen, context, idf, math.log(1 + n / 0.5), kinds, quote)
 
 
+class Rows(Protocol):
+    """Sentence vectors fetched by position: only the rows asked for (the index's vector
+    store, wherever it keeps them)."""
+
+    def rows(self, positions: Sequence[int]) -> np.ndarray:
+        """The L2-normalised vectors of the sentences at ``positions``, in their order."""
+        ...
+
+
+@dataclass(frozen=True)
+class ArrayRows:
+    """Rows of an array in memory."""
+
+    array: np.ndarray
+
+    def rows(self, positions: Sequence[int]) -> np.ndarray:
+        """The rows at ``positions``."""
+        return np.asarray(self.array[list(positions)], dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class SentenceTable:
-    """What the answer stage reads of an index: the sentences, their vectors, which
-    sentences each passage holds, and their features."""
+    """What the answer stage reads of an index: the sentences, their vectors (fetched as
+    needed), which sentences each passage holds, and their features."""
 
     sentences: Sequence[Sentence]
-    vectors: np.ndarray  # one L2-normalised row per sentence
+    vectors: Rows
     chunk_sentences: Mapping[str, tuple[int, ...]]  # passage id → sentence positions
     stats: SentenceStats
 
@@ -160,8 +181,9 @@ class SentenceTable:
     def build(
         cls,
         sentences: Sequence[Sentence],
-        vectors: np.ndarray,
+        vectors: Rows | np.ndarray,
         chunk_sentences: Mapping[str, tuple[int, ...]],
     ) -> SentenceTable:
         """The table of an index's sentences (features computed here, once)."""
-        return cls(sentences, vectors, chunk_sentences, SentenceStats.from_sentences(sentences))
+        rows = ArrayRows(vectors) if isinstance(vectors, np.ndarray) else vectors
+        return cls(sentences, rows, chunk_sentences, SentenceStats.from_sentences(sentences))

@@ -29,7 +29,7 @@ import numpy as np
 from .. import durable
 from ..chunking import ChunkingParams, chunk_document
 from ..corpus import CorpusRead, document_hash, read_corpus
-from ..errors import CorpusError, IndexStateError
+from ..errors import CorpusError, IndexStateError, ScoQaError
 from ..records import Chunk, Document, Sentence, Skipped
 from .dense import build_dense
 from .lexical import LexicalIndex
@@ -37,6 +37,7 @@ from .lock import build_lock
 from .manifest import CURRENT, FORMAT, MANIFEST, corpus_section, rebuild_hint
 from .reuse import Previous, previous_build, text_key
 from .spec import IndexSpec
+from .store import store_kind
 
 if TYPE_CHECKING:
     from ..embedding import Embedder
@@ -210,6 +211,7 @@ def _write_build(
         "sentences.npy": _npy_bytes(svec),
     }
     artifacts["passages.faiss"], dense = build_dense(pvec, embedder.dim, spec.ann_threshold)
+    external = _write_store(spec, folder.name, chunks, sentences, pvec=pvec, svec=svec)
     for name, data in artifacts.items():
         durable.write_synced(folder / name, data)
     (folder / "bm25").mkdir()
@@ -234,10 +236,36 @@ def _write_build(
         },
         "answer_scorer": spec.scorer,
         "truncated": truncated,
+        "vector_store": external,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checksums": {n: durable.sha256_file(folder / n) for n in sorted(names)},
     }
     return manifest, truncated
+
+
+def _write_store(
+    spec: IndexSpec, build: str, chunks: list[Chunk], sentences: list[Sentence], *,
+    pvec: np.ndarray, svec: np.ndarray,
+) -> dict[str, Any] | None:  # fmt: skip
+    """With an external vector store: the build's vectors written into it (flushed and
+    loaded), and its record for the manifest; None with FAISS (the build's own files)."""
+    if spec.vector_store == "faiss":
+        return None
+    kind = store_kind(spec)
+    store = kind.create(spec, build=build, dim=pvec.shape[1])
+    if store is None:
+        return None
+    try:
+        store.upsert("passages", [c.chunk_id for c in chunks], pvec, [c.doc_id for c in chunks])
+        store.upsert(
+            "sentences", [s.sentence_id for s in sentences], svec, [s.doc_id for s in sentences]
+        )
+        store.finish()
+        record: dict[str, Any] = store.record()
+    except BaseException:
+        kind.drop(spec, record=store.record())
+        raise
+    return record
 
 
 def build_index(
@@ -295,7 +323,7 @@ def _build(
         if isinstance(exc, OSError):
             raise IndexStateError(write_error(index_dir, exc)) from None
         raise
-    remove_old_builds(index_dir, spec.keep_builds)
+    remove_old_builds(index_dir, spec.keep_builds, spec=spec)
     counts, made = manifest["counts"], manifest["embedding"]
     return BuildReport(
         folder,
@@ -349,17 +377,32 @@ def builds(index_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: ((p / MANIFEST).stat().st_mtime_ns, p.name))
 
 
-def remove_old_builds(index_dir: Path, keep: int) -> list[Path]:
-    """Remove finished builds beyond the ``keep`` newest (the live one never), and pointer
-    temp files a crash left behind (older than a minute, so not another build's)."""
+def remove_old_builds(index_dir: Path, keep: int, *, spec: IndexSpec | None = None) -> list[Path]:
+    """Remove finished builds beyond the ``keep`` newest (the live one never), with their
+    vectors in an external store (given ``spec``), and pointer temp files a crash left
+    behind (older than a minute, so not another build's)."""
     live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
     old = [p for p in builds(index_dir)[:-keep] if p.name != live]
     for path in old:
+        _drop_external(spec, path)
         shutil.rmtree(path, ignore_errors=True)
     for tmp in index_dir.glob(f".{CURRENT}.*.tmp"):
         if time.time() - tmp.stat().st_mtime > 60:
             tmp.unlink(missing_ok=True)
     return old
+
+
+def _drop_external(spec: IndexSpec | None, folder: Path) -> None:
+    """Drop the vectors a build keeps in an external store (a failure is logged: the build
+    folder goes anyway)."""
+    if spec is None or spec.vector_store == "faiss":
+        return
+    try:
+        record = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("vector_store")
+        if record:
+            store_kind(spec).drop(spec, record=record)
+    except (OSError, ValueError, ScoQaError) as exc:
+        log.warning("could not drop the stored vectors of %s: %s", folder.name, exc)
 
 
 def remove_unfinished_builds(index_dir: Path) -> list[Path]:

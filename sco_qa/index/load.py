@@ -17,7 +17,7 @@ from ..corpus import CorpusRead, read_corpus
 from ..errors import IndexStateError, StaleIndexError
 from ..records import Chunk, Document, Sentence
 from .build import Progress, build_index, quiet
-from .dense import DenseBackend, load_dense
+from .dense import load_dense
 from .lexical import LexicalIndex
 from .lock import build_lock
 from .manifest import (
@@ -30,6 +30,7 @@ from .manifest import (
     verify_checksums,
 )
 from .spec import IndexSpec
+from .store import FaissStore, VectorStore, store_kind
 
 if TYPE_CHECKING:
     from ..embedding import Embedder
@@ -39,18 +40,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Index:
-    """Everything search and answering need, loaded in memory (vectors memory-mapped)."""
+    """Everything search and answering need: the records in memory, the vectors behind the
+    store (the build's files memory-mapped, or an external engine)."""
 
     manifest: Manifest
     documents: dict[str, Document]
     chunks: list[Chunk]
     sentences: list[Sentence]
-    dense: DenseBackend  # FAISS over the passage vectors
-    passage_vectors: np.ndarray
-    sentence_vectors: np.ndarray
+    store: VectorStore
     lexical: LexicalIndex
     chunk_sentences: dict[str, tuple[int, ...]] = field(default_factory=dict)  # positions
     path: Path = Path()
+    chunk_position: dict[str, int] = field(default_factory=dict)  # passage id → position
 
 
 def build_bytes(folder: Path) -> int:
@@ -159,17 +160,48 @@ def load_index(
         corpus = _read(spec) if corpus is None else corpus
         by_id = {d.doc_id: d for d in corpus.documents}
     chunks, sentences = _load_records(folder, by_id)
-    dense, pvec, svec = _load_arrays(folder)
+    store = _open_store(spec, folder, manifest, chunks, sentences)
     lexical = LexicalIndex.load(folder / "bm25", len(chunks))
-    if dense.ntotal != len(chunks) or len(pvec) != len(chunks) or len(svec) != len(sentences):
+    if store.count("passages") != len(chunks) or store.count("sentences") != len(sentences):
         raise IndexStateError(
-            f"index files in {folder} disagree on their sizes; {rebuild_hint(index_dir)}"
+            f"the vectors of {folder} disagree with its records on their number; "
+            f"{rebuild_hint(index_dir)}"
         )
     position = {s.sentence_id: i for i, s in enumerate(sentences)}
     chunk_sentences = {c.chunk_id: tuple(position[s] for s in c.sentence_ids) for c in chunks}
-    return Index(
-        manifest, by_id, chunks, sentences, dense, pvec, svec, lexical, chunk_sentences, folder
-    )
+    chunk_position = {c.chunk_id: i for i, c in enumerate(chunks)}
+    return Index(manifest, by_id, chunks, sentences, store, lexical, chunk_sentences, folder,
+                 chunk_position)  # fmt: skip
+
+
+def _open_store(
+    spec: IndexSpec, folder: Path, manifest: Manifest, chunks: list[Chunk],
+    sentences: list[Sentence],
+) -> VectorStore:  # fmt: skip
+    """The build's vectors: its own files (FAISS), or the external store its manifest names
+    (a StaleIndexError when the build was made for another store than the spec's)."""
+    record = manifest.vector_store
+    made = record.get("kind", "faiss") if record else "faiss"
+    if made != spec.vector_store:
+        error = StaleIndexError(
+            f"the live build keeps its vectors in {made}, not {spec.vector_store}; "
+            f"{rebuild_hint(folder.parent)}"
+        )
+        error.change = f"the vector store changed ({made} → {spec.vector_store})"
+        raise error
+    if made != "faiss":
+        return store_kind(spec).open(spec, record=record or {})
+    dense, pvec, svec = _load_arrays(folder)
+    if dense.ntotal != len(chunks) or len(pvec) != len(chunks) or len(svec) != len(sentences):
+        raise IndexStateError(
+            f"index files in {folder} disagree on their sizes; {rebuild_hint(folder.parent)}"
+        )
+    ids = {
+        "passages": [c.chunk_id for c in chunks],
+        "sentences": [s.sentence_id for s in sentences],
+    }
+    docs = {"passages": [c.doc_id for c in chunks], "sentences": [s.doc_id for s in sentences]}
+    return FaissStore(dense, {"passages": pvec, "sentences": svec}, ids, docs)  # type: ignore[arg-type]
 
 
 def _read(spec: IndexSpec) -> CorpusRead:
@@ -188,6 +220,9 @@ def rebuild_reason(
     if not (index_dir / CURRENT).exists():
         return f"no index in {index_dir}"
     manifest = read_manifest(current_build(index_dir))
+    made = manifest.vector_store.get("kind", "faiss") if manifest.vector_store else "faiss"
+    if made != spec.vector_store:
+        return f"the vector store changed ({made} → {spec.vector_store})"
     try:
         check_model(manifest, embedder, index_dir)
         check_fresh(manifest, corpus, corpus_dir=spec.corpus_dir, index_dir=index_dir)

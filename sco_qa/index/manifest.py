@@ -85,6 +85,7 @@ class Manifest(_Strict):
     spec: dict[str, Any] = Field(default_factory=dict)
     embedding: _Embedding | None = None
     truncated: list[str] | None = None  # ids of passages and sentences cut to the model's input
+    vector_store: dict[str, Any] | None = None  # an external store's record; None: FAISS files
 
     @field_validator("checksums")
     @classmethod

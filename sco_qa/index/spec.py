@@ -6,7 +6,7 @@ the part of it that shapes a build.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,10 @@ class IndexSpec:
     keep_builds: int  # finished builds kept, for rollback
     answer_pool: int  # passages whose sentences compete for the answer
     auto_rebuild: bool  # a stale index is rebuilt rather than refused
+    vector_store: str  # faiss | milvus | package.module:Class
+    milvus_uri: str  # a local file (Milvus Lite) or http://host:19530
+    milvus_token: str = field(default="", repr=False)
+    milvus_index: str = "FLAT"
     scorer: str = ""  # the answer stage's id, once it is known (recorded, never rebuilt on)
 
     @classmethod
@@ -56,6 +60,10 @@ class IndexSpec:
             keep_builds=settings.keep_builds,
             answer_pool=settings.answer_pool,
             auto_rebuild=settings.auto_rebuild,
+            vector_store=settings.vector_store,
+            milvus_uri=settings.milvus_uri or str((index_dir or settings.index_dir) / "milvus.db"),
+            milvus_token=settings.milvus_token.get_secret_value() if settings.milvus_token else "",
+            milvus_index=settings.milvus_index,
         )
 
     def with_scorer(self, scorer: str) -> IndexSpec:
@@ -72,4 +80,5 @@ class IndexSpec:
             "ann_threshold": self.ann_threshold,
             "answer_pool": self.answer_pool,
             "scorer": self.scorer,
+            "vector_store": self.vector_store,
         }
