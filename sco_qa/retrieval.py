@@ -38,10 +38,27 @@ def top_n(scores: np.ndarray, n: int, positive_only: bool = False) -> list[int]:
 def dense_ranking(index: Index, query_vec: np.ndarray, n: int) -> list[int]:
     """Passage positions by cosine similarity, best first (from the index's vector
     store)."""
+    return list(dense_scores(index, query_vec, n))
+
+
+def dense_scores(index: Index, query_vec: np.ndarray, n: int) -> dict[int, float]:
+    """The ``n`` nearest passages' positions with their cosines, best first."""
     if n <= 0 or not index.chunks:
-        return []
+        return {}
     found = index.store.search("passages", query_vec, min(n, len(index.chunks)))
-    return [index.chunk_position[i] for i, _ in found]
+    return {index.chunk_position[i]: s for i, s in found}
+
+
+def _cosines(
+    index: Index, query_vec: np.ndarray, best: list[int], near: dict[int, float]
+) -> list[float]:
+    """Each passage's cosine to the question: as the dense search gave it, else from its
+    vector (fetched from the store only for the passages the word side alone found)."""
+    missing = [i for i in best if i not in near]
+    if missing:
+        got = index.store.get("passages", [index.chunks[i].chunk_id for i in missing])
+        near = {**near, **dict(zip(missing, (got @ query_vec.reshape(-1)).tolist(), strict=True))}
+    return [float(near[i]) for i in best]
 
 
 @dataclass(frozen=True)
@@ -77,13 +94,13 @@ def search(
     if k == 0:
         return []
     pool = max(candidates, k)
-    dense = dense_ranking(index, query_vec, pool)
+    near = dense_scores(index, query_vec, pool)
+    dense = list(near)
     if lexical is None:
         lexical = lexical_match(index, query, pool)
     fused = rrf([dense, lexical.ranking[:pool]], rrf_k)
     best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-    ids = [index.chunks[i].chunk_id for i in best]
-    cos = (index.store.get("passages", ids) @ query_vec.reshape(-1)).tolist()
+    cos = _cosines(index, query_vec, best, near)
     bm25 = lexical.scores[best].tolist()
     return [
         Hit(index.chunks[i], fused[i], c, b, r)

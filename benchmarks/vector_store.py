@@ -1,0 +1,203 @@
+"""FAISS in process against Milvus Lite's gRPC server on loopback (2 cores):
+
+- ``ask`` p50 / p99 over the golden questions on the SCO article, the same engine with its
+  vectors in FAISS or in Milvus (FLAT, exact: the answers are the same, tests/test_milvus.py);
+- a replica's peak memory with 1,000,000 synthetic passages (384-d, normalised, seeded):
+  a process that opens the store and answers 50 searches with their ``get``s, once over the
+  FAISS files and once over a Milvus collection (whose vectors live in the server process);
+- Milvus HNSW's recall@10 against exact search on 100,000 of those vectors.
+Usage: python benchmarks/vector_store.py [--passages N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from common import ROOT, free_port, stats_ms, write_result
+
+from sco_qa.config import load_settings
+from sco_qa.engine import Engine
+from sco_qa.index.milvus import INDEX_PARAMS, SEARCH_PARAMS, MilvusStore, client
+
+DIM = 384
+QUERIES = 50
+
+
+def vectors(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(n, DIM)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return v
+
+
+def milvus_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(folder),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(300):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"http://127.0.0.1:{port}"
+        time.sleep(0.2)
+    raise RuntimeError("Milvus Lite did not start")
+
+
+def ask_latency(uri: str, folder: Path) -> dict[str, Any]:
+    rows = [json.loads(line) for line in (ROOT / "corpus" / "golden.jsonl").open()]
+    out = {}
+    for store in ("faiss", "milvus"):
+        settings = load_settings(corpus_dir=ROOT / "corpus", index_dir=folder / store,
+                                 vector_store=store, milvus_uri=uri,
+                                 embed_cache_size=0)  # fmt: skip
+        engine = Engine.open(settings)
+        engine.warm()
+        times = []
+        for _ in range(3):
+            for row in rows:
+                t0 = time.perf_counter()
+                engine.ask(row["question"])
+                times.append((time.perf_counter() - t0) * 1e3)
+        out[store] = stats_ms(times)
+    return out
+
+
+REPLICA = """
+import resource, sys, numpy as np
+import faiss, pymilvus
+from sco_qa.index.store import FaissStore
+from sco_qa.index.milvus import MilvusStore, client
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kind, where, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = np.random.default_rng(1)
+queries = rng.normal(size=(50, 384)).astype(np.float32)
+ids = [f"p{i}" for i in rng.choice(n, 400, replace=False)]
+if kind == "faiss":
+    vec = np.load(where + "/passages.npy", mmap_mode="r")
+    dense = faiss.read_index(where + "/passages.faiss", faiss.IO_FLAG_MMAP_IFC)
+    names = [f"p{i}" for i in range(n)]
+    store = FaissStore(dense, {"passages": vec, "sentences": vec[:0]},
+                       {"passages": names, "sentences": []}, {"passages": names, "sentences": []})
+else:
+    store = MilvusStore(client(where, ""), {"passages": "bench_passages"}, "FLAT")
+for i, q in enumerate(queries):
+    store.search("passages", q, 10)
+    store.get("passages", ids[i * 8:(i + 1) * 8])
+print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def replica_memory(kind: str, where: str, n: int) -> dict[str, float]:
+    """Peak resident MiB of a process that opens the store and answers QUERIES searches,
+    and the part of it the store added (beyond the libraries imported)."""
+    done = subprocess.run([sys.executable, "-c", REPLICA, kind, where, str(n)],
+                          capture_output=True, text=True, check=True, cwd=ROOT)  # fmt: skip
+    base, peak = (int(x) / 1024 for x in done.stdout.strip().splitlines()[-1].split())
+    return {"peak_mib": round(peak, 1), "store_mib": round(peak - base, 1)}
+
+
+def memory(uri: str, folder: Path, n: int) -> dict[str, Any]:
+    import faiss
+
+    v = vectors(n)
+    np.save(folder / "passages.npy", v)
+    index = faiss.IndexFlatIP(DIM)
+    index.add(v)
+    faiss.write_index(index, str(folder / "passages.faiss"))
+    del index
+    c = client(uri, "")
+    from pymilvus import DataType
+
+    schema = c.create_schema(auto_id=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    params = c.prepare_index_params()
+    params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+    if c.has_collection("bench_passages"):
+        c.drop_collection("bench_passages")
+    c.create_collection("bench_passages", schema=schema, index_params=params)
+    store = MilvusStore(c, {"passages": "bench_passages"}, "FLAT")  # type: ignore[dict-item]
+    t0 = time.perf_counter()
+    names = [f"p{i}" for i in range(n)]
+    store.upsert("passages", names, v, ["d"] * n)  # type: ignore[arg-type]
+    c.flush("bench_passages")
+    c.load_collection("bench_passages")
+    insert_s = time.perf_counter() - t0
+    return {
+        "passages": n,
+        "milvus_insert_seconds": round(insert_s, 1),
+        "faiss_replica_mib": replica_memory("faiss", str(folder), n),
+        "milvus_replica_mib": replica_memory("milvus", uri, n),
+    }
+
+
+def hnsw_recall(uri: str, n: int) -> float:
+    from pymilvus import DataType
+
+    c = client(uri, "")
+    v = vectors(n, seed=2)
+    queries = v[np.random.default_rng(3).choice(n, 100, replace=False)] + 0.01
+    found: dict[str, list[list[str]]] = {}
+    for kind in ("FLAT", "HNSW"):
+        name = f"bench_{kind.lower()}"
+        schema = c.create_schema(auto_id=False)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+        params = c.prepare_index_params()
+        params.add_index(field_name="vector", index_type=kind, metric_type="IP",
+                         params=INDEX_PARAMS[kind])  # fmt: skip
+        if c.has_collection(name):
+            c.drop_collection(name)
+        c.create_collection(name, schema=schema, index_params=params)
+        store = MilvusStore(c, {"passages": name}, kind)  # type: ignore[dict-item]
+        store.upsert("passages", [f"p{i}" for i in range(n)], v, ["d"] * n)  # type: ignore[arg-type]
+        c.flush(name)
+        c.load_collection(name)
+        found[kind] = [[i for i, _ in store.search("passages", q, 10)] for q in queries]  # type: ignore[arg-type]
+    pairs = zip(found["HNSW"], found["FLAT"], strict=True)
+    return round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in pairs])), 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--passages", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, uri = milvus_server(Path(tmp) / "milvus")
+        try:
+            latency = ask_latency(uri, Path(tmp))
+            mem = memory(uri, Path(tmp), args.passages)
+            recall = hnsw_recall(uri, min(100_000, args.passages))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    result = {"ask_ms": latency, "memory": mem, "hnsw_recall_at_10": recall,
+              "hnsw_params": {**INDEX_PARAMS["HNSW"], **SEARCH_PARAMS["HNSW"]}}  # fmt: skip
+    ratio = latency["milvus"]["p50"] / latency["faiss"]["p50"]
+    line = (
+        f"ask p50 {latency['faiss']['p50']} ms with FAISS, {latency['milvus']['p50']} ms through "
+        f"Milvus Lite's server ({ratio:.1f}×); with {mem['passages']:,} passages a replica's "
+        f"store takes {mem['faiss_replica_mib']['store_mib']} MiB (FAISS) vs "
+        f"{mem['milvus_replica_mib']['store_mib']} MiB (Milvus); HNSW recall@10 {recall}"
+    )
+    if args.passages != 1_000_000:
+        print(json.dumps(result, indent=1), line)
+        return
+    write_result("vector_store", result, line)
+
+
+if __name__ == "__main__":
+    main()
