@@ -415,6 +415,23 @@ def build_line() -> str:
     return head + table(["candidate", "texts/s"], rows) + note
 
 
+def vector_store_table() -> str:
+    """docs/scaling.md: FAISS in process against Milvus Lite's server."""
+    r = load("vector_store")
+    f, m = r["ask_ms"]["faiss"], r["ask_ms"]["milvus"]
+    mem = r["memory"]
+    rows = [
+        ["`ask` p50 / p99, golden questions", f"{f['p50']} / {f['p99']} ms",
+         f"{m['p50']} / {m['p99']} ms ({m['p50'] / f['p50']:.1f}× the p50)"],
+        [f"a replica's store, {mem['passages']:,} passages (peak RSS)",
+         f"{mem['faiss_replica_mib']['store_mib']} MiB ({mem['faiss_replica_mib']['peak_mib']})",
+         f"{mem['milvus_replica_mib']['store_mib']} MiB ({mem['milvus_replica_mib']['peak_mib']})"],
+        ["HNSW recall@10 against exact, 100,000 vectors", "—", f"{r['hnsw_recall_at_10']}"],
+    ]  # fmt: skip
+    head = f"`benchmarks/vector_store.py` ({_when('vector_store')}), 2 cores:\n\n"
+    return head + table(["", "FAISS in process", "Milvus Lite server on loopback"], rows)
+
+
 def incremental_table() -> str:
     """README: what adding or removing one document costs on a large corpus."""
     r = load("incremental_build")
@@ -509,6 +526,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "health": health_line,
     "build": build_line,
     "incremental": incremental_table,
+    "vector_store": vector_store_table,
     "interfaces": interfaces_table,
     "memory": memory_line,
     "hostile": hostile_line,

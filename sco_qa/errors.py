@@ -7,6 +7,9 @@ ScoQaError
 ├── IndexStateError    the index is missing, stale, corrupt or mismatched
 │   └── StaleIndexError  the corpus changed since the index was built
 ├── QuestionError      a question (or its history) is not acceptable
+├── CollectionError    a collection a request names cannot be used
+│   ├── UnknownCollection   no collection has that name (HTTP 404)
+│   └── CollectionForbidden the API key may not use it (HTTP 403)
 └── GoldenSetError     the golden set file is invalid
 """
 
@@ -60,3 +63,24 @@ class GoldenSetError(ScoQaError):
     """The golden set file is invalid."""
 
     code = "bad_golden_set"
+
+
+class CollectionError(ScoQaError):
+    """A collection a request names cannot be used; ``status`` is its HTTP status."""
+
+    code = "collection_error"
+    status = 400
+
+
+class UnknownCollection(CollectionError):
+    """No served collection has the name asked."""
+
+    code = "unknown_collection"
+    status = 404
+
+
+class CollectionForbidden(CollectionError):
+    """The request's API key may not use the collection it asked."""
+
+    code = "collection_forbidden"
+    status = 403

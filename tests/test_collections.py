@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sco_qa.api.auth import CollectionForbidden, api_keys, check_collection
+from sco_qa.api.auth import api_keys, check_collection
 from sco_qa.config import load_settings
-from sco_qa.errors import ConfigError
+from sco_qa.errors import CollectionForbidden, ConfigError
 from sco_qa.index import DEFAULT_COLLECTION, collections_of, pick
 
 

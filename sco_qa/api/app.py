@@ -25,7 +25,7 @@ from ..answer import MAX_CHARS
 from ..chunking import split_blocks
 from ..config import MAX_K, Settings, get_settings, package_version
 from ..engine import Engine
-from ..errors import ConfigError, QuestionError, ScoQaError
+from ..errors import CollectionError, ConfigError, QuestionError, ScoQaError
 from ..index import DEFAULT_COLLECTION, BuildReport
 from ..logs import configure_logging
 from ..records import Document
@@ -124,7 +124,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return _error(exc.status, exc.code, str(exc), headers=auth)
         # a bad question is the caller's, as is an unknown or forbidden collection; anything
         # else means the service is not usable yet
-        status = int(getattr(exc, "status", 503))
+        status = exc.status if isinstance(exc, CollectionError) else 503
         if isinstance(exc, QuestionError):
             status = 400 if _openai(request) else 422
         return _error(status, exc.code, str(exc), path=request.url.path)
@@ -336,7 +336,7 @@ def add_routes(app: FastAPI, served: Collections, metrics: Metrics) -> None:
         for c in served:
             try:
                 check_collection(request.scope, c.collection.name)
-            except ScoQaError:
+            except CollectionError:
                 continue
             visible.append(c.holder.state())
         return {"default": served.default.collection.name, "collections": visible}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
-from ..errors import ConfigError, ScoQaError
+from ..errors import CollectionForbidden, ConfigError
 from .middleware import ASGIApp, Receive, Scope, Send, header, send_error
 
 #: reachable without a key: what a load balancer and the chat page's first load need
@@ -25,13 +25,6 @@ PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
-
-
-class CollectionForbidden(ScoQaError):
-    """The request's API key is not allowed the collection it asked (403)."""
-
-    code = "collection_forbidden"
-    status = 403
 
 
 @dataclass(frozen=True)

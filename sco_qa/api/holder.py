@@ -13,18 +13,11 @@ from dataclasses import dataclass
 from ..config import Settings
 from ..corpus import remove_upload_debris
 from ..engine import Engine
-from ..errors import ConfigError, CorpusError, IndexStateError, ScoQaError
+from ..errors import ConfigError, CorpusError, IndexStateError, ScoQaError, UnknownCollection
 from ..index import Collection, build_bytes, collections_of, current_build, remove_unfinished_builds
 from .uploads import Uploads
 
 log = logging.getLogger(__name__)
-
-
-class UnknownCollection(ScoQaError):
-    """A request named a collection the server does not serve (404)."""
-
-    code = "unknown_collection"
-    status = 404
 
 
 class EngineHolder:
