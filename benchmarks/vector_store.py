@@ -74,11 +74,14 @@ def ask_latency(uri: str, folder: Path) -> dict[str, Any]:
 
 
 REPLICA = """
-import resource, sys, numpy as np
+import sys, numpy as np
 import faiss, pymilvus
 from sco_qa.index.store import FaissStore
 from sco_qa.index.milvus import MilvusStore, client
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def kib(field):  # this process's own figures (ru_maxrss would carry the parent's over exec)
+    line = next(l for l in open("/proc/self/status") if l.startswith(field))
+    return int(line.split()[1])
+base = kib("VmHWM:")
 kind, where, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rng = np.random.default_rng(1)
 queries = rng.normal(size=(50, 384)).astype(np.float32)
@@ -94,7 +97,7 @@ else:
 for i, q in enumerate(queries):
     store.search("passages", q, 10)
     store.get("passages", ids[i * 8:(i + 1) * 8])
-print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(base, kib("VmHWM:"))
 """
 
 

@@ -169,8 +169,10 @@ SHIPPED = {"scorer": MODEL_FILE, "reader": META_FILE}
 
 
 def default_model_file() -> Path:
-    """The answer scorer alone: on held-out articles it chooses the answering sentence more
-    often than the reader does so far (README "The reader"); the reader is opt-in."""
+    """The answer scorer alone: on held-out articles the cascade chooses the answering
+    sentence about as often, but its confidence separates answerable from unanswerable
+    questions less well and it costs 35 ms a question (README "The reader"); the reader is
+    opt-in."""
     return MODEL_FILE
 
 

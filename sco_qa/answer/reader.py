@@ -150,7 +150,7 @@ class OnnxReader:
         self, weights: Path, frozen: int, cache_dir: Path, *, threads: int = 0, digest: str = ""
     ) -> None:
         self._weights = weights
-        self._digest = digest or artifact_hash(weights)  # the 10 MB file is hashed once
+        self._digest = digest or artifact_hash(weights)  # the 21 MB file is hashed once
         self._frozen = frozen
         self._cache_dir = cache_dir
         self._threads = threads

@@ -16,10 +16,10 @@ from typing import Any
 from ..durable import replace_atomically
 from ..embedding.base import model_path, offline
 
-#: transformer layers kept as bundled (of 6). Measured on held-out articles (fold 0's six,
-#: readers trained 0.3 epoch on the other twelve, LR's best 6 candidates): the reader's first
-#: choice holds the answer for 0.607 of answerable questions with none frozen, 0.335 with 3
-#: frozen; training takes 1.2 times as long
+#: transformer layers kept as bundled (of 6). benchmarks/reader_layers.py (fold 0's six
+#: held-out articles, readers trained 0.3 epoch on the other twelve, the answer scorer's best
+#: 6 candidates): the reader's first choice holds the answer for 0.607 of answerable questions
+#: with none frozen, 0.335 with 3 frozen; training takes about 1.2 times as long
 FROZEN_LAYERS = 0
 #: the stored weights' precision: half, which the loader widens back to float
 STORED_DTYPE = "float16"

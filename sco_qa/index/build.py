@@ -73,7 +73,10 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 
 def _records_json(chunks: list[Chunk], sentences: list[Sentence]) -> bytes:
-    payload = {"chunks": [asdict(c) for c in chunks], "sentences": [asdict(s) for s in sentences]}
+    # the records' fields are plain values: a shallow copy is what ``asdict`` would give,
+    # at a fraction of its cost (it recurses into every field)
+    payload = {"chunks": [dict(vars(c)) for c in chunks],
+               "sentences": [dict(vars(s)) for s in sentences]}  # fmt: skip
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
