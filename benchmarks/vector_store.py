@@ -26,7 +26,8 @@ from common import ROOT, free_port, stats_ms, write_result
 
 from sco_qa.config import load_settings
 from sco_qa.engine import Engine
-from sco_qa.index.milvus import INDEX_PARAMS, SEARCH_PARAMS, MilvusStore, client
+from sco_qa.index import IndexSpec
+from sco_qa.index.milvus import INDEX_PARAMS, SEARCH_PARAMS, Milvus, MilvusStore
 
 DIM = 384
 QUERIES = 50
@@ -93,7 +94,8 @@ if kind == "faiss":
     store = FaissStore(dense, {"passages": vec, "sentences": vec[:0]},
                        {"passages": names, "sentences": []}, {"passages": names, "sentences": []})
 else:
-    store = MilvusStore(client(where, ""), {"passages": "bench_passages"}, "FLAT")
+    uri, name = where.split()
+    store = MilvusStore(client(uri, ""), {"passages": name}, "FLAT")
 for i, q in enumerate(queries):
     store.search("passages", q, 10)
     store.get("passages", ids[i * 8:(i + 1) * 8])
@@ -110,6 +112,17 @@ def replica_memory(kind: str, where: str, n: int) -> dict[str, float]:
     return {"peak_mib": round(peak, 1), "store_mib": round(peak - base, 1)}
 
 
+def milvus_passages(uri: str, index: str, build: str, v: np.ndarray) -> tuple[MilvusStore, float]:
+    """The package's own collections (as a build makes them) holding ``v`` as passages,
+    flushed and loaded; with the seconds that took."""
+    settings = load_settings(vector_store="milvus", milvus_uri=uri, milvus_index=index)
+    store = Milvus().create(IndexSpec.from_settings(settings), build=build, dim=DIM)
+    t0 = time.perf_counter()
+    store.upsert("passages", [f"p{i}" for i in range(len(v))], v, ["d"] * len(v))
+    store.finish()
+    return store, time.perf_counter() - t0
+
+
 def memory(uri: str, folder: Path, n: int) -> dict[str, Any]:
     import faiss
 
@@ -119,57 +132,22 @@ def memory(uri: str, folder: Path, n: int) -> dict[str, Any]:
     index.add(v)
     faiss.write_index(index, str(folder / "passages.faiss"))
     del index
-    c = client(uri, "")
-    from pymilvus import DataType
-
-    schema = c.create_schema(auto_id=False)
-    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
-    params = c.prepare_index_params()
-    params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-    if c.has_collection("bench_passages"):
-        c.drop_collection("bench_passages")
-    c.create_collection("bench_passages", schema=schema, index_params=params)
-    store = MilvusStore(c, {"passages": "bench_passages"}, "FLAT")  # type: ignore[dict-item]
-    t0 = time.perf_counter()
-    names = [f"p{i}" for i in range(n)]
-    store.upsert("passages", names, v, ["d"] * n)  # type: ignore[arg-type]
-    c.flush("bench_passages")
-    c.load_collection("bench_passages")
-    insert_s = time.perf_counter() - t0
+    store, insert_s = milvus_passages(uri, "FLAT", "bench", v)
     return {
         "passages": n,
         "milvus_insert_seconds": round(insert_s, 1),
         "faiss_replica_mib": replica_memory("faiss", str(folder), n),
-        "milvus_replica_mib": replica_memory("milvus", uri, n),
+        "milvus_replica_mib": replica_memory("milvus", f"{uri} {store.names['passages']}", n),
     }
 
 
 def hnsw_recall(uri: str, n: int) -> float:
-    from pymilvus import DataType
-
-    c = client(uri, "")
     v = vectors(n, seed=2)
     queries = v[np.random.default_rng(3).choice(n, 100, replace=False)] + 0.01
     found: dict[str, list[list[str]]] = {}
     for kind in ("FLAT", "HNSW"):
-        name = f"bench_{kind.lower()}"
-        schema = c.create_schema(auto_id=False)
-        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-        schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
-        params = c.prepare_index_params()
-        params.add_index(field_name="vector", index_type=kind, metric_type="IP",
-                         params=INDEX_PARAMS[kind])  # fmt: skip
-        if c.has_collection(name):
-            c.drop_collection(name)
-        c.create_collection(name, schema=schema, index_params=params)
-        store = MilvusStore(c, {"passages": name}, kind)  # type: ignore[dict-item]
-        store.upsert("passages", [f"p{i}" for i in range(n)], v, ["d"] * n)  # type: ignore[arg-type]
-        c.flush(name)
-        c.load_collection(name)
-        found[kind] = [[i for i, _ in store.search("passages", q, 10)] for q in queries]  # type: ignore[arg-type]
+        store, _ = milvus_passages(uri, kind, f"recall-{kind}", v)
+        found[kind] = [[i for i, _ in store.search("passages", q, 10)] for q in queries]
     pairs = zip(found["HNSW"], found["FLAT"], strict=True)
     return round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in pairs])), 4)
 

@@ -222,14 +222,14 @@ def _print_skipped(skipped: Sequence[Skipped]) -> None:
         print(f"  skipped {s.path}: {s.reason}")
 
 
-def chosen(args: argparse.Namespace, settings: Settings) -> Collection:
+def chosen(settings: Settings) -> Collection:
     """The collection a command works on (``--collection``; the default one otherwise)."""
     return collections_of(settings)[0]
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build the index and say what went in, what did not, and what was embedded anew."""
-    spec = chosen(args, settings).spec
+    spec = chosen(settings).spec
     corpus = read_corpus(spec.corpus_dir, spec.max_file_bytes)
     if args.strict and corpus.skipped:
         _print_skipped(corpus.skipped)
@@ -270,7 +270,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     """Point the index at the build before the live one."""
-    spec = chosen(args, settings).spec
+    spec = chosen(settings).spec
     before = current_build(spec.index_dir).name
     now = rollback(spec.index_dir)
     print(f"rolled back from {before} to {now.name}; a running server switches by itself")
@@ -285,7 +285,7 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Say what the live index holds, what it skipped, and whether it is current."""
-    spec = chosen(args, settings).spec
+    spec = chosen(settings).spec
     folder = current_build(spec.index_dir)
     m = read_manifest(folder)
     corpus = read_corpus(spec.corpus_dir, spec.max_file_bytes)
@@ -312,7 +312,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """Print the ranked passages."""
-    c = chosen(args, settings)
+    c = chosen(settings)
     hits = Engine.open(c.settings, spec=c.spec).search(args.question, args.k)
     if args.json:
         print_json({"hits": [PassageOut.model_validate(h).model_dump() for h in hits]})
@@ -339,7 +339,7 @@ def _history(path: Path | None) -> list[Turn]:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Print the answer (each quote once, with its marker) and where each quote stands."""
-    coll = chosen(args, settings)
+    coll = chosen(settings)
     engine = Engine.open(coll.settings, spec=coll.spec)
     answer = engine.ask(args.question, args.k, _history(args.history))
     if args.json:
@@ -409,7 +409,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(report.outcomes)} questions; wrote " + ", ".join(str(p) for p in paths))
         return 0
     # a server's collection is the server's to know; here, the local one's folders
-    c = None if args.url else chosen(args, settings)
+    c = None if args.url else chosen(settings)
     settings = c.settings if c is not None else settings
     golden = args.golden or settings.corpus_dir / "golden.jsonl"
     items = load_golden(golden, load_corpus(settings.corpus_dir))

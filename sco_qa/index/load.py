@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from .manifest import (
     rebuild_hint,
     verify_checksums,
 )
+from .reuse import read_records
 from .spec import IndexSpec
 from .store import FaissStore, VectorStore, store_kind
 
@@ -54,9 +56,11 @@ class Index:
     chunk_position: dict[str, int] = field(default_factory=dict)  # passage id → position
 
 
+@lru_cache(maxsize=64)
 def build_bytes(folder: Path) -> int:
     """About what a build takes in memory once loaded: its files' sizes (vectors, FAISS,
-    BM25, documents and records are each held or mapped whole)."""
+    BM25, documents and records are each held or mapped whole). Cached: a finished build
+    never changes, and readiness probes ask at every call."""
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
@@ -100,9 +104,7 @@ def _load_records(folder: Path, docs: dict[str, Document]) -> tuple[list[Chunk],
     path = folder / "chunks.json"
     hint = rebuild_hint(folder.parent)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        chunks = [Chunk(**{**c, "sentence_ids": tuple(c["sentence_ids"])}) for c in raw["chunks"]]
-        sentences = [Sentence(**s) for s in raw["sentences"]]
+        chunks, sentences = read_records(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexStateError(f"{path} is unreadable ({exc}); {hint}") from None
     records: list[Chunk | Sentence] = [*chunks, *sentences]

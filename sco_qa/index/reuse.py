@@ -50,7 +50,8 @@ class Previous:
         return None if row is None else self.vectors[row]
 
 
-def _records(folder: Path) -> tuple[list[Chunk], list[Sentence]]:
+def read_records(folder: Path) -> tuple[list[Chunk], list[Sentence]]:
+    """A build's passages and sentences as ``chunks.json`` holds them (unchecked)."""
     raw = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
     chunks = [Chunk(**{**c, "sentence_ids": tuple(c["sentence_ids"])}) for c in raw["chunks"]]
     return chunks, [Sentence(**s) for s in raw["sentences"]]
@@ -85,7 +86,7 @@ def previous_build(
         if manifest.chunking.model_dump() != asdict(chunking):
             return None, "the chunking settings changed"
         verify_checksums(folder, manifest)
-        chunks, sentences = _records(folder)
+        chunks, sentences = read_records(folder)
         pvec = np.load(folder / "passages.npy", mmap_mode="r", allow_pickle=False)
         svec = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
     except (IndexStateError, OSError, ValueError, KeyError, TypeError) as exc:

@@ -122,6 +122,7 @@ class FaissStore:
         """Add or replace vectors (in memory)."""
         rows = self._rows[kind]
         current = np.array(self._vectors[kind], dtype=np.float32)
+        added = []
         for i, v, d in zip(ids, vectors, docs, strict=True):
             if i in rows:
                 current[rows[i]] = v
@@ -130,8 +131,8 @@ class FaissStore:
                 rows[i] = len(self._ids[kind])
                 self._ids[kind].append(i)
                 self._docs[kind].append(d)
-                current = np.vstack([current, v[None, :]])
-        self._vectors[kind] = current
+                added.append(v)
+        self._vectors[kind] = np.vstack([current, *added]) if added else current
         if kind == "passages":
             self._dense = None  # searched exactly from here on
 
