@@ -61,10 +61,14 @@ bench: install
 	$(VENV)/python benchmarks/http_load.py
 	$(VENV)/python benchmarks/http_load.py --threads 1
 	$(VENV)/python benchmarks/nginx_replicas.py --replicas 2
+	$(VENV)/python benchmarks/nginx_replicas.py --replicas 2 --store milvus
 	$(VENV)/python benchmarks/scale.py
 	$(VENV)/python benchmarks/switch_load.py
 	$(VENV)/python benchmarks/readers.py
 	$(VENV)/python benchmarks/build_throughput.py
+	$(VENV)/python benchmarks/incremental_build.py
+	$(VENV)/python benchmarks/many_collections.py
+	$(VENV)/python benchmarks/vector_store.py
 	$(VENV)/python benchmarks/health_under_load.py
 	$(VENV)/python benchmarks/scorer_candidates.py
 	$(VENV)/python benchmarks/interfaces.py

@@ -3,18 +3,19 @@ second over the passages and sentences of the 8 SQuAD articles of benchmarks/dat
 
 Candidates, each measured on the same texts:
 - ``every text``: every passage and sentence embedded (as builds did before);
-- ``distinct texts``: each distinct text once (a one-sentence passage is its sentence) — what
-  ``build_index`` does now; the whole build is timed too;
+- ``16 a batch``: each distinct text once, sorted by length, 16 texts a model run, one
+  process using both cores (the embedder's batching before runs were cut to a token budget);
+- ``token budget, one process``: runs of at most ``batch_tokens`` padded tokens instead;
+- ``distinct texts``: each distinct text once (a one-sentence passage is its sentence), in
+  token-budget runs, split between two worker processes of one thread — what
+  ``build_index`` does now (worker start-up included); the whole build is timed too;
 - ``int8 documents``: the int8 model for documents as well as questions, with the change it
   makes to retrieval (the first passage and the top 5 for every question of the articles);
-- ``two processes``: the texts split between two processes of one thread each, instead of one
-  process using both cores.
 Usage: python benchmarks/build_throughput.py
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import tempfile
 import time
 from pathlib import Path
@@ -37,9 +38,10 @@ def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
-def _int8_documents(embedder: Any, texts: list[str]) -> np.ndarray:
-    """The documents through the int8 session the questions use (batched by length)."""
-    session = embedder._session(True)
+def _sixteen(embedder: Any, texts: list[str], *, int8: bool = False) -> np.ndarray:
+    """Texts sorted by length, 16 a run, through the fp32 session (or the int8 one the
+    questions use)."""
+    session = embedder._session(int8)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     parts = [embedder._batch(session, [texts[j] for j in order[i : i + 16]])
              for i in range(0, len(texts), 16)]  # fmt: skip
@@ -48,21 +50,19 @@ def _int8_documents(embedder: Any, texts: list[str]) -> np.ndarray:
     return out
 
 
-def _half(texts: list[str]) -> int:
-    settings = load_settings(model_threads=1, model_backend="onnx")
-    embedder = load_embedder(settings)
-    embedder.embed(texts)
-    return len(texts)
+def _int8_documents(embedder: Any, texts: list[str]) -> np.ndarray:
+    """The documents through the int8 session the questions use."""
+    return _sixteen(embedder, texts, int8=True)
 
 
-def _two_processes(texts: list[str]) -> float:
-    """Seconds to embed ``texts`` split between two one-thread processes (model loads
-    included)."""
-    ctx = mp.get_context("spawn")
-    t0 = time.perf_counter()
-    with ctx.Pool(2) as pool:
-        pool.map(_half, [texts[0::2], texts[1::2]])
-    return time.perf_counter() - t0
+def _one_process(embedder: Any, texts: list[str]) -> np.ndarray:
+    """Token-budget runs in this process (both cores as the runtime's threads)."""
+    before, embedder.processes = embedder.processes, 1
+    try:
+        out: np.ndarray = embedder.embed(texts)
+    finally:
+        embedder.processes = before
+    return out
 
 
 def _agreement(index: Any, a: np.ndarray, b: np.ndarray, queries: np.ndarray) -> dict[str, float]:
@@ -89,9 +89,10 @@ def main() -> None:
     texts = passages + [s.text for s in index.sentences]
     distinct = list(dict.fromkeys(texts))
     _, every_s = _timed(embedder.embed, texts)
-    _, distinct_s = _timed(embedder.embed, distinct)
+    batched, distinct_s = _timed(embedder.embed, distinct)
+    sixteen, sixteen_s = _timed(_sixteen, embedder, distinct)
+    one, one_s = _timed(_one_process, embedder, distinct)
     int8, int8_s = _timed(_int8_documents, embedder, distinct)
-    two_s = _two_processes(distinct)
     questions = [q.question for q in squad.questions]
     qvec = np.vstack([embedder.embed_query(q) for q in questions])
     fp32_p = index.store.get("passages", [c.chunk_id for c in index.chunks])
@@ -107,21 +108,29 @@ def main() -> None:
         "build_texts_per_second": round(n / build_s, 1),
         "candidates": {
             "every text": round(n / every_s, 1),
+            "16 a batch": round(n / sixteen_s, 1),
+            "token budget, one process": round(n / one_s, 1),
             "distinct texts": round(n / distinct_s, 1),
             "int8 documents": round(n / int8_s, 1),
-            "two processes": round(n / two_s, 1),
         },
         "int8_retrieval_agreement": _agreement(index, fp32_p, int8_p, qvec),
+        "batch_tokens": embedder.batch_tokens,
+        "processes": embedder.processes,
+        "max_difference_to_16_a_batch": {
+            "token budget, one process": float(np.abs(one - sixteen).max()),
+            "distinct texts": float(np.abs(batched - sixteen).max()),
+        },
     }
     write_result(
         "build_throughput",
         result,
         f"{report.documents} articles, {n} texts ({len(distinct)} distinct): build "
         f"{build_s:.1f} s, {n / build_s:.0f} texts/s; embedding every text "
-        f"{result['candidates']['every text']:.0f}/s, distinct "
+        f"{result['candidates']['every text']:.0f}/s, 16 a batch "
+        f"{result['candidates']['16 a batch']:.0f}/s, distinct "
         f"{result['candidates']['distinct texts']:.0f}/s, int8 "
-        f"{result['candidates']['int8 documents']:.0f}/s, two processes "
-        f"{result['candidates']['two processes']:.0f}/s",
+        f"{result['candidates']['int8 documents']:.0f}/s, one process "
+        f"{result['candidates']['token budget, one process']:.0f}/s",
     )
 
 

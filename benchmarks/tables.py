@@ -179,6 +179,25 @@ def nginx_table() -> str:
     return table(["concurrency", "requests/s", "p50", "p99", "errors"], rows)
 
 
+def nginx_milvus_line() -> str:
+    """scaling.md: nginx, two replicas and one Milvus Lite server, under load during an
+    upload."""
+    r = load("nginx_2_replicas_milvus")
+    c32, up = r["rows"][0], r["upload"]
+    after = ", ".join(f"{s} s" for s in up["served_after_seconds"].values())
+    return (
+        f"`benchmarks/nginx_replicas.py --store milvus` ({_when('nginx_2_replicas_milvus')}): "
+        f"nginx in front of {r['replicas']} replicas sharing one Milvus Lite gRPC server and "
+        f"one index folder, wrk at concurrency {c32['concurrency']} for "
+        f"{c32['requests'] / max(c32['rps'], 1e-9):.0f} s through nginx while a document is "
+        f"uploaded through nginx: **{c32['errors']} failed of {c32['requests']} requests** "
+        f"({c32['rps']} requests/s, p50 {c32['p50_ms']} ms, p99 {c32['p99_ms']} ms); the upload "
+        f"answered {up['upload_status']}, and every replica answered from the new build "
+        f"({after} after the upload was sent): "
+        f"{'yes' if up['all_replicas_serve_it'] else 'no'}.\n"
+    )
+
+
 def scale_table() -> str:
     """scaling.md: search at 10k, 100k and 1M passages."""
     rows = []
@@ -408,11 +427,30 @@ def build_line() -> str:
         "per second:\n\n"
     )
     rows = [[name, f"{v:g}"] for name, v in c.items()]
+    diff = r["max_difference_to_16_a_batch"]
     note = (
         f"\nint8 documents change retrieval: the first passage agrees with fp32's for "
-        f"{agree['first']:.1%} of the articles' questions, the top 5 for {agree['top5']:.1%}.\n"
+        f"{agree['first']:.1%} of the articles' questions, the top 5 for {agree['top5']:.1%}. "
+        f"Runs of at most {r['batch_tokens']} padded tokens and {r['processes']} worker "
+        "processes change no vector: largest difference to 16 a batch "
+        f"{max(diff.values()):g}.\n"
     )
     return head + table(["candidate", "texts/s"], rows) + note
+
+
+def collections_line() -> str:
+    """README: many collections in one process."""
+    r = load("collections")
+    many = r["ask_p50_many_ms"].values()
+    return (
+        f"`benchmarks/many_collections.py` ({_when('collections')}): one server process with "
+        f"{r['collections']} collections of one SQuAD article each, built beforehand: resident "
+        f"memory {r['rss_one_mib']:.0f} MiB with one collection, {r['rss_many_mib']:.0f} MiB "
+        f"with {r['collections']}, **{r['rss_per_extra_collection_mib']} MiB per extra "
+        "collection** (the model and the answer stage are shared; target ≤ 30 MB); `/ask` p50 "
+        f"{r['ask_p50_one_ms']} ms with one, {min(many)}–{max(many)} ms on each of the "
+        f"{r['collections']}.\n"
+    )
 
 
 def vector_store_table() -> str:
@@ -515,6 +553,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "backends": backends_table,
     "http": http_table,
     "nginx": nginx_table,
+    "nginx_milvus": nginx_milvus_line,
     "scale": scale_table,
     "evaluation": evaluation,
     "scorer": scorer_table,
@@ -526,6 +565,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "health": health_line,
     "build": build_line,
     "incremental": incremental_table,
+    "collections": collections_line,
     "vector_store": vector_store_table,
     "interfaces": interfaces_table,
     "memory": memory_line,

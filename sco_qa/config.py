@@ -177,6 +177,14 @@ class Settings(BaseSettings):
         "onnx-int8", description="how the embedding model runs (see README, Performance)"
     )
     model_threads: int = Field(0, ge=0, le=64, description="0 keeps the runtime's default")
+    embed_processes: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="processes of one thread that embed a large build's texts "
+        "(ONNX backends; 0: as many as SCO_QA_MODEL_THREADS, or one per core; 1: the server's "
+        "own process only)",
+    )
 
     @property
     def max_file_bytes(self) -> int:

@@ -7,6 +7,7 @@ their best sentence → the answer composed.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -45,6 +46,34 @@ def check_k(k: object, default: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise QuestionError(f"k must be a whole number from 1 to {MAX_K}")
     return k
+
+
+_embedders: dict[tuple[object, ...], Embedder] = {}
+_answerers: dict[tuple[object, ...], Answerer] = {}
+_models_lock = threading.Lock()
+
+
+def shared_embedder(settings: Settings) -> Embedder:
+    """One embedder per model setting in a process: the collections of a server share it
+    (benchmarks/many_collections.py: the model is most of a small collection's memory)."""
+    key = (settings.model_backend, str(settings.model_cache_dir),
+           settings.embed_cache_size, settings.model_threads, settings.embed_processes)  # fmt: skip
+    with _models_lock:
+        if key not in _embedders:
+            _embedders[key] = load_embedder(settings)
+        return _embedders[key]
+
+
+def shared_answerer(settings: Settings) -> Answerer:
+    """One answer stage per answer-model setting in a process (shared as the embedder is)."""
+    key = (str(settings.answer_model), str(settings.model_cache_dir),
+           settings.model_threads)  # fmt: skip
+    with _models_lock:
+        if key not in _answerers:
+            _answerers[key] = load_answerer(
+                settings.answer_model, settings.model_cache_dir, settings.model_threads
+            )
+        return _answerers[key]
 
 
 def _table(index: Index) -> SentenceTable:
@@ -102,12 +131,10 @@ class Engine:
         """Load the model, the index of ``spec`` (by default the settings' one folder),
         building or rebuilding it where allowed, and the answer stage (the shipped one
         unless another is given)."""
-        emb = embedder or load_embedder(settings)
+        emb = embedder or shared_embedder(settings)
         if isinstance(answerer, ScorerModel):
             answerer = lr_answerer(answerer)
-        answerer = answerer or load_answerer(
-            settings.answer_model, settings.model_cache_dir, settings.model_threads
-        )
+        answerer = answerer or shared_answerer(settings)
         spec = (spec or IndexSpec.from_settings(settings)).with_scorer(answerer.version)
         index = open_index(spec, emb, rebuild=rebuild, progress=progress)
         table = _table(index)
@@ -119,10 +146,8 @@ class Engine:
     ) -> Engine:
         """The engine on the live build as it was built, whatever the corpus folder holds
         now (what a server serves when the corpus cannot be rebuilt)."""
-        emb = embedder or load_embedder(settings)
-        answerer = load_answerer(
-            settings.answer_model, settings.model_cache_dir, settings.model_threads
-        )
+        emb = embedder or shared_embedder(settings)
+        answerer = shared_answerer(settings)
         spec = (spec or IndexSpec.from_settings(settings)).with_scorer(answerer.version)
         index = load_index(spec, emb, check_corpus=False)
         table = _table(index)

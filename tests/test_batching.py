@@ -70,3 +70,15 @@ def test_an_error_reaches_every_waiter() -> None:
     assert batcher.batches == 2 and not batcher._pending and not batcher._busy
     gate.fail = False
     assert batcher.submit("after") is not None  # the batcher still works afterwards
+
+
+def test_runs_keep_to_the_token_budget() -> None:
+    from sco_qa.embedding.batching import by_tokens
+
+    lengths = [3, 4, 4, 5, 9, 10, 30]
+    runs = by_tokens(lengths, 20)
+    assert runs == [(0, 4), (4, 6), (6, 7)]  # 4 × 5, 2 × 10, then 30 alone (over budget)
+    assert [i for lo, hi in runs for i in range(lo, hi)] == list(range(len(lengths)))
+    assert all((hi - lo) * lengths[hi - 1] <= 20 or hi - lo == 1 for lo, hi in runs)
+    assert by_tokens([], 20) == []
+    assert by_tokens([2] * 5, 1000) == [(0, 5)]

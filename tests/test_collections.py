@@ -96,3 +96,20 @@ def test_a_key_restricted_to_collections(tmp_path: Path) -> None:
         check_collection(scope, "eng")
     assert err.value.status == 403
     check_collection({}, "eng")  # an unrestricted key (or none) may use every collection
+
+
+@pytest.mark.slow
+def test_collections_share_one_model_and_answer_stage(tmp_path: Path) -> None:
+    from sco_qa.engine import Engine, shared_embedder
+
+    for name in ("hr", "eng"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "note.md").write_text(f"# {name}\n\nThe {name} team meets on Mondays.\n")
+    settings = load_settings(
+        index_dir=tmp_path / "i", collections=f"hr={tmp_path / 'hr'},eng={tmp_path / 'eng'}"
+    )
+    hr, eng = (Engine.open(c.settings, spec=c.spec) for c in collections_of(settings))
+    assert hr.index.path != eng.index.path
+    assert hr.embedder is eng.embedder and hr.answerer is eng.answerer
+    other = shared_embedder(settings.model_copy(update={"model_backend": "onnx"}))
+    assert other is not hr.embedder  # another model setting: another model

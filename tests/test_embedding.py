@@ -97,3 +97,29 @@ def test_unusable_model_cache_says_what_to_do() -> None:
 
     with pytest.raises(ModelError, match="SCO_QA_MODEL_CACHE_DIR to a writable folder"):
         OnnxMiniLMEmbedder(Path("/proc/no-such-folder"))
+
+
+def test_the_token_budget_changes_no_vector(fp32, sentences) -> None:
+    one_run = fp32.embed(sentences)
+    before = fp32.batch_tokens
+    try:
+        fp32.batch_tokens = 48  # many small runs, several texts each (some over it alone)
+        many_runs = fp32.embed(sentences)
+    finally:
+        fp32.batch_tokens = before
+    assert np.allclose(many_runs, one_run, atol=1e-5)
+
+
+def test_worker_processes_give_the_same_vectors(fp32, sentences) -> None:
+    alone = fp32.embed(sentences)
+    split = OnnxMiniLMEmbedder(fp32._cache_dir, processes=2, parallel_from=10)
+    with split.workers(5):  # too few to repay the workers: in process
+        assert split.embed(sentences[:5]).shape == (5, 384)
+    assert split.parallel_runs == 0
+    with split.workers(len(sentences)):
+        together = split.embed(sentences)
+        halves = np.vstack([split.embed(sentences[:20]), split.embed(sentences[20:])])
+    assert split.parallel_runs == 3  # one pool for the three calls
+    assert np.allclose(together, alone, atol=1e-5) and np.allclose(halves, alone, atol=1e-5)
+    assert np.allclose(split.embed(sentences), alone, atol=1e-5)  # closed: in process again
+    assert split.parallel_runs == 3

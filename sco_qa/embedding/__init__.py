@@ -3,6 +3,7 @@ run by ONNX Runtime (default) or by sentence-transformers on torch."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
@@ -27,6 +28,11 @@ __all__ = [
 ]
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for."""
     if settings.model_backend == "torch":
@@ -37,5 +43,6 @@ def load_embedder(settings: Settings) -> Embedder:
             quantized_queries=settings.model_backend == "onnx-int8",
             cache_size=settings.embed_cache_size,
             threads=settings.model_threads,
+            processes=settings.embed_processes or settings.model_threads or _cores(),
         )
     raise ConfigError(f"SCO_QA_MODEL_BACKEND must be one of {BACKENDS}")

@@ -1,11 +1,12 @@
-"""Micro-batching: single-text encodes that arrive together from several request threads
-are run as one model call. Nothing waits on purpose: texts that arrive while a batch runs
+"""Batching: micro-batches of single-text encodes that arrive together from several request
+threads, run as one model call, and runs of texts cut to a token budget (``by_tokens``).
+Micro-batches wait on nothing on purpose: texts that arrive while a batch runs
 form the next one, so a lone request pays nothing and a busy server batches by itself."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,3 +75,18 @@ class MicroBatcher:
             raise item.error
         assert item.result is not None
         return item.result
+
+
+def by_tokens(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """Cut texts of ascending token ``lengths`` into runs ``[lo, hi)`` whose padded size
+    (texts × the longest) stays within ``budget`` tokens; a text longer than the budget runs
+    alone."""
+    runs: list[tuple[int, int]] = []
+    lo = 0
+    for i, n in enumerate(lengths):
+        if i > lo and (i - lo + 1) * n > budget:
+            runs.append((lo, i))
+            lo = i
+    if lo < len(lengths):
+        runs.append((lo, len(lengths)))
+    return runs

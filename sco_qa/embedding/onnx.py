@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import secrets
 import shutil
 import threading
 import warnings
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .base import CachedEmbedder, model_path, no_telemetry, offline, quiet_root
+from .batching import by_tokens
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -82,12 +88,16 @@ def _quantise(src: Path, target: Path) -> None:
 
 
 def model_inputs(encodings: list[Any]) -> dict[str, np.ndarray]:
-    """The model's inputs for a batch of ``tokenizers`` encodings."""
-    return {
-        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-    }
+    """The model's inputs for a batch of ``tokenizers`` encodings, padded with zeros (the
+    [PAD] id, masked out) to the longest."""
+    width = max((len(e.ids) for e in encodings), default=0)
+    feed = {n: np.zeros((len(encodings), width), dtype=np.int64) for n in INPUTS}
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        feed["input_ids"][row, :n] = e.ids
+        feed["attention_mask"][row, :n] = e.attention_mask
+        feed["token_type_ids"][row, :n] = e.type_ids
+    return feed
 
 
 def onnx_file(cache_dir: Path, quantized: bool) -> Path:
@@ -108,6 +118,23 @@ def onnx_file(cache_dir: Path, quantized: bool) -> Path:
     return int8
 
 
+#: texts from which a build's embedding is split between processes: starting a worker
+#: (interpreter, runtime, session) costs about a second, which ~300 texts' embedding repays
+PARALLEL_FROM = 2000
+_worker: OnnxMiniLMEmbedder | None = None
+
+
+def _start_worker(cache_dir: str, batch_tokens: int) -> None:
+    global _worker
+    _worker = OnnxMiniLMEmbedder(Path(cache_dir), cache_size=0, threads=1,
+                                 batch_tokens=batch_tokens)  # fmt: skip
+
+
+def _worker_embed(texts: list[str]) -> np.ndarray:
+    assert _worker is not None, "the worker was not started"
+    return _worker.embed(texts)
+
+
 class OnnxMiniLMEmbedder(CachedEmbedder):
     """Passages and sentences are embedded by the fp32 export (the same vectors as
     sentence-transformers); questions by the same model or, with ``quantized_queries``, by
@@ -121,13 +148,21 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         quantized_queries: bool = False,
         cache_size: int = 1024,
         threads: int = 0,
-        # measured on the 8 SQuAD articles, texts sorted by length, 2 cores: 8 → 99, 16 → 120,
-        # 32 → 108, 64 → 100 texts/s
-        batch_size: int = 16,
+        # padded tokens a batch may hold: benchmarks/build_throughput.py, the 8 SQuAD
+        # articles' texts sorted by length, 2 cores: 256 → 282, 512 → 291, 1024 → 291,
+        # 2048 → 266, 4096 → 258 texts/s (a fixed 16 texts a batch: 218 texts/s)
+        batch_tokens: int = 1024,
+        processes: int = 1,
+        parallel_from: int = PARALLEL_FROM,
     ) -> None:
         # int8 activations are scaled per run: one question per run keeps vectors independent
         super().__init__(cache_size, batch_questions=not quantized_queries)
-        self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
+        self.processes = processes
+        self.parallel_from = parallel_from
+        self.parallel_runs = 0  # embeddings split between processes (for tests, benchmarks)
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_owner: threading.Thread | None = None
         self._cache_dir = cache_dir
         self._threads = threads
         self._quantized_queries = quantized_queries
@@ -141,7 +176,7 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         self._count.no_truncation()
         self._count.no_padding()
         self._tok.enable_truncation(self.max_tokens)
-        self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._tok.no_padding()  # each batch is padded to its own longest text
 
     def _session(self, quantized: bool) -> Any:
         """The ONNX Runtime session of the fp32 or int8 model, created on first use."""
@@ -172,22 +207,64 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
             ) from exc
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        """Batches of texts of similar length (little padding to compute), put back in the
-        order given (benchmarks/build_throughput.py)."""
+        """Texts tokenised once, sorted by length and cut into batches of at most
+        ``batch_tokens`` padded tokens (many short texts a run, few long ones), put back in
+        the order given (benchmarks/build_throughput.py)."""
+        pool = self._pool
+        if pool is not None and threading.current_thread() is self._pool_owner:
+            return self._encode_parallel(pool, texts)
         session = self._session(False)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        ordered = [texts[i] for i in order]
-        starts: Any = range(0, len(texts), self.batch_size)
+        encodings = self._tok.encode_batch(texts)
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        batches: Any = by_tokens([lengths[i] for i in order], self.batch_tokens)
         if progress and len(texts) > 1000:
             from tqdm import tqdm  # comes with sentence-transformers
 
-            starts = tqdm(starts, desc="embedding", unit="batch")
-        out = np.concatenate(
-            [self._batch(session, ordered[i : i + self.batch_size]) for i in starts]
-        )
-        vectors = np.empty_like(out)
-        vectors[order] = out
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            batches = tqdm(batches, desc="embedding", unit="batch")
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        for lo, hi in batches:
+            rows = order[lo:hi]
+            vectors[rows] = self._run(session, [encodings[i] for i in rows])
+        return vectors
+
+    @contextmanager
+    def workers(self, texts: int) -> Iterator[None]:
+        """Within it, embedding is split between worker processes of one thread each, when
+        ``texts`` (what the caller will embed in all) repay starting them: two one-thread
+        processes embed more per second than one process's two threads
+        (benchmarks/build_throughput.py)."""
+        if self.processes < 2 or texts < self.parallel_from or self._pool is not None:
+            yield
+            return
+        ctx = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(
+            self.processes, mp_context=ctx, initializer=_start_worker,
+            initargs=(str(self._cache_dir), self.batch_tokens),
+        )  # fmt: skip
+        self._pool_owner = threading.current_thread()  # questions meanwhile stay in process
+        try:
+            yield
+        finally:
+            pool, self._pool, self._pool_owner = self._pool, None, None
+            pool.shutdown(cancel_futures=True)
+
+    def _encode_parallel(self, pool: ProcessPoolExecutor, texts: list[str]) -> np.ndarray:
+        """The texts dealt out by length, so that every worker gets long and short ones."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        parts = [order[w :: self.processes] for w in range(self.processes)]
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        try:
+            jobs = [pool.submit(_worker_embed, [texts[i] for i in part]) for part in parts]
+            for part, job in zip(parts, jobs, strict=True):
+                vectors[part] = job.result()
+        except (OSError, BrokenProcessPool) as exc:
+            raise ModelError(
+                f"the embedding worker processes failed ({exc}); set SCO_QA_EMBED_PROCESSES=1 "
+                "to embed in the server's own process"
+            ) from exc
+        self.parallel_runs += 1
+        return vectors
 
     def _encode_queries(self, texts: list[str]) -> np.ndarray:
         if not self._quantized_queries:
@@ -196,7 +273,11 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         return np.vstack([self._batch(session, [t]) for t in texts])
 
     def _batch(self, session: Any, texts: list[str]) -> np.ndarray:
-        feed = model_inputs(self._tok.encode_batch(texts))
+        """The vectors of ``texts``, run together."""
+        return self._run(session, self._tok.encode_batch(texts))
+
+    def _run(self, session: Any, encodings: list[Any]) -> np.ndarray:
+        feed = model_inputs(encodings)
         hidden = session.run(None, feed)[0]
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,14 +130,19 @@ def quiet(message: str) -> None:
 
 
 def _embed(embedder: Embedder, texts: list[str], *, total: int, progress: Progress) -> np.ndarray:
-    """Vectors of ``texts`` (the new ones of ``total``), embedded in steps so that progress
-    can be told."""
-    parts = []
-    for start in range(0, len(texts), PROGRESS_STEP):
-        if start:
-            progress(f"embedded {start:,} of {len(texts):,} new texts (of {total:,})")
-        parts.append(embedder.embed(texts[start : start + PROGRESS_STEP], progress=True))
-    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    """Vectors of ``texts`` (the new ones of ``total``), embedded in steps of similar length
+    so that progress can be told; with the embedder's worker processes when it has them and
+    the texts repay starting them."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    workers = getattr(embedder, "workers", None)
+    with workers(len(texts)) if workers else nullcontext():
+        for start in range(0, len(texts), PROGRESS_STEP):
+            if start:
+                progress(f"embedded {start:,} of {len(texts):,} new texts (of {total:,})")
+            step = order[start : start + PROGRESS_STEP]
+            out[step] = embedder.embed([texts[i] for i in step], progress=True)
+    return out
 
 
 @dataclass(frozen=True)
