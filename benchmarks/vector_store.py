@@ -95,7 +95,8 @@ if kind == "faiss":
                        {"passages": names, "sentences": []}, {"passages": names, "sentences": []})
 else:
     uri, name = where.split()
-    store = MilvusStore(client(uri, ""), {"passages": name}, "FLAT")
+    store = MilvusStore(client(uri, ""), {"passages": name}, "FLAT",
+                        versions={"passages": {f"p{i}": "0" for i in range(n)}})
 for i, q in enumerate(queries):
     store.search("passages", q, 10)
     store.get("passages", ids[i * 8:(i + 1) * 8])
@@ -116,7 +117,9 @@ def milvus_passages(uri: str, index: str, build: str, v: np.ndarray) -> tuple[Mi
     """The package's own collections (as a build makes them) holding ``v`` as passages,
     flushed and loaded; with the seconds that took."""
     settings = load_settings(vector_store="milvus", milvus_uri=uri, milvus_index=index)
-    store = Milvus().create(IndexSpec.from_settings(settings), build=build, dim=DIM)
+    versions = {"passages": {f"p{i}": "0" for i in range(len(v))}, "sentences": {}}
+    spec = IndexSpec.from_settings(settings, collection=build)
+    store = Milvus().create(spec, build=build, dim=DIM, versions=versions)
     t0 = time.perf_counter()
     store.upsert("passages", [f"p{i}" for i in range(len(v))], v, ["d"] * len(v))
     store.finish()

@@ -92,11 +92,11 @@ class DictKind:
 
     name = "tests.fakes:DictKind"
 
-    def create(self, spec, *, build: str, dim: int) -> DictStore:
-        return DictStore(f"{spec.collection}/{build}")
+    def create(self, spec, *, build: str, dim: int, versions, previous=None) -> DictStore:
+        return DictStore(f"{spec.collection}/{build}")  # one build's own: versions unused
 
-    def open(self, spec, *, record) -> DictStore:
+    def open(self, spec, *, record, versions) -> DictStore:
         return DictStore(record["name"])
 
-    def drop(self, spec, *, record) -> None:
+    def drop(self, spec, *, record, versions, keep) -> None:
         DictStore.stores.pop(record["name"], None)

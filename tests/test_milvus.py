@@ -1,10 +1,13 @@
 """Milvus Lite as the vector store, started by the test itself (a local file; no mock): the
 golden set's answers through Milvus equal those through FAISS, exact search on both; the
-build's collections are recorded, switched with the build and dropped with old builds."""
+builds of a collection share its Milvus collections, write only the rows of changed texts, and
+the rows no kept build holds are deleted with old builds."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -41,17 +44,55 @@ def test_golden_answers_through_milvus_equal_those_through_faiss(
         assert [h.chunk.chunk_id for h in a.passages] == [h.chunk.chunk_id for h in b.passages]
 
 
-def test_each_build_has_its_collections_and_old_ones_are_dropped(milvus_engine: Engine) -> None:
-    spec: IndexSpec = milvus_engine.spec
-    record = milvus_engine.index.manifest.vector_store
+def _rows(c, name: str) -> int:
+    got = c.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    return int(got[0]["count(*)"])
+
+
+NOTE = "# Parking\n\nVisitors park in the {where} garage behind the library. It opens at {hour}.\n"
+
+
+def test_builds_write_only_what_changed_and_drop_what_no_kept_build_holds(
+    engine: Engine, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "sco-kazakhstan.md", corpus)
+    note = corpus / "parking.md"
+    note.write_text(NOTE.format(where="blue", hour="seven"), encoding="utf-8")
+    settings = load_settings(
+        corpus_dir=corpus, index_dir=tmp_path / "index", vector_store="milvus",
+        milvus_uri=str(tmp_path / "milvus.db"), keep_builds=2,
+    )  # fmt: skip
+    first = Engine.open(settings, engine.embedder, answerer=engine.answerer)
+    spec: IndexSpec = first.spec
+    record = first.index.manifest.vector_store
     assert record is not None and record["index"] == "FLAT" and record["metric"] == "IP"
-    first = dict(record["collections"])
+    names = dict(record["collections"])
     c = client(spec.milvus_uri, spec.milvus_token)
-    assert all(c.has_collection(n) for n in first.values())
-    report = build_index(spec, milvus_engine.embedder)
-    assert report.embedded == 0  # the vectors come from the build before, by content
-    new = milvus_engine.reloaded()
-    second = dict(new.index.manifest.vector_store["collections"])  # type: ignore[index]
-    assert second != first and all(c.has_collection(n) for n in second.values())
-    assert not any(c.has_collection(n) for n in first.values())  # keep_builds=1
-    assert new.index.store.count("sentences") == len(new.index.sentences)
+    n_p, n_s = len(first.index.chunks), len(first.index.sentences)
+    assert record["rows_written"] == {"passages": n_p, "sentences": n_s}
+    assert (_rows(c, names["passages"]), _rows(c, names["sentences"])) == (n_p, n_s)
+
+    build_index(spec, first.embedder)  # nothing changed: nothing written
+    same = first.reloaded().index.manifest.vector_store
+    assert same is not None and same["rows_written"] == {"passages": 0, "sentences": 0}
+    assert same["rows_already_stored"] == {"passages": n_p, "sentences": n_s}
+
+    note.write_text(NOTE.format(where="red", hour="seven"), encoding="utf-8")
+    build_index(spec, first.embedder)
+    second = first.reloaded()
+    written = second.index.manifest.vector_store["rows_written"]  # type: ignore[index]
+    # one passage and one sentence of the note changed: only they are written
+    assert written == {"passages": 1, "sentences": 1}
+    assert dict(second.index.manifest.vector_store["collections"]) == names  # type: ignore[index]
+    old = first.ask("Which garage do visitors park in?")
+    assert old.answered and "blue garage" in old.answer  # a build still kept keeps its rows
+    assert "red garage" in second.ask("Which garage do visitors park in?").answer
+
+    note.write_text(NOTE.format(where="red", hour="eight"), encoding="utf-8")
+    build_index(spec, first.embedder)  # the first build goes (keep_builds=2): its own rows too
+    third = first.reloaded()
+    assert (_rows(c, names["passages"]), _rows(c, names["sentences"])) == (n_p + 1, n_s + 1)
+    assert "eight" in third.ask("When does the garage open?").answer
+    assert third.index.store.count("sentences") == len(third.index.sentences)

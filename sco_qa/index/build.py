@@ -33,10 +33,11 @@ from ..corpus import CorpusRead, document_hash, read_corpus
 from ..errors import CorpusError, IndexStateError, ScoQaError
 from ..records import Chunk, Document, Sentence, Skipped
 from .dense import build_dense
+from .kinds import Versions, versions_of
 from .lexical import LexicalIndex
 from .lock import build_lock
-from .manifest import CURRENT, FORMAT, MANIFEST, corpus_section, rebuild_hint
-from .reuse import Previous, previous_build, text_key
+from .manifest import CURRENT, FORMAT, MANIFEST, corpus_section, read_manifest, rebuild_hint
+from .reuse import Previous, previous_build, read_records, text_key
 from .spec import IndexSpec
 from .store import store_kind
 
@@ -220,7 +221,8 @@ def _write_build(
         "sentences.npy": _npy_bytes(svec),
     }
     artifacts["passages.faiss"], dense = build_dense(pvec, embedder.dim, spec.ann_threshold)
-    external = _write_store(spec, folder.name, chunks, sentences, pvec=pvec, svec=svec)
+    external = _write_store(spec, folder.name, chunks, sentences, pvec=pvec, svec=svec,
+                            model=embedder.name, previous=previous)  # fmt: skip
     for name, data in artifacts.items():
         durable.write_synced(folder / name, data)
     (folder / "bm25").mkdir()
@@ -254,27 +256,44 @@ def _write_build(
 
 def _write_store(
     spec: IndexSpec, build: str, chunks: list[Chunk], sentences: list[Sentence], *,
-    pvec: np.ndarray, svec: np.ndarray,
+    pvec: np.ndarray, svec: np.ndarray, model: str, previous: Previous | None,
 ) -> dict[str, Any] | None:  # fmt: skip
-    """With an external vector store: the build's vectors written into it (flushed and
-    loaded), and its record for the manifest; None with FAISS (the build's own files)."""
+    """With an external vector store: the build's vectors written into it (only what it does
+    not hold already, when it shares vectors between builds), flushed and loaded, and its
+    record for the manifest; None with FAISS (the build's own files). A failed build leaves
+    what it wrote: rows of unchanged content that a later build finds stored."""
     if spec.vector_store == "faiss":
         return None
     kind = store_kind(spec)
-    store = kind.create(spec, build=build, dim=pvec.shape[1])
+    versions = versions_of(chunks, sentences, model)
+    store = kind.create(spec, build=build, dim=pvec.shape[1], versions=versions,
+                        previous=_stored(spec, previous, model))  # fmt: skip
     if store is None:
         return None
-    try:
-        store.upsert("passages", [c.chunk_id for c in chunks], pvec, [c.doc_id for c in chunks])
-        store.upsert(
-            "sentences", [s.sentence_id for s in sentences], svec, [s.doc_id for s in sentences]
-        )
-        store.finish()
-        record: dict[str, Any] = store.record()
-    except BaseException:
-        kind.drop(spec, record=store.record())
-        raise
+    store.upsert("passages", [c.chunk_id for c in chunks], pvec, [c.doc_id for c in chunks])
+    store.upsert(
+        "sentences", [s.sentence_id for s in sentences], svec, [s.doc_id for s in sentences]
+    )
+    store.finish()
+    record: dict[str, Any] = store.record()
     return record
+
+
+def _stored(
+    spec: IndexSpec, previous: Previous | None, model: str
+) -> tuple[dict[str, Any], Versions] | None:
+    """The live build's store record and versions, when it kept its vectors in a store."""
+    if previous is None:
+        return None
+    try:
+        record = read_manifest(spec.index_dir / previous.build).vector_store
+    except IndexStateError:
+        return None
+    if not record:
+        return None
+    chunks = [c for _, cs, _ in previous.records.values() for c in cs]
+    sentences = [s for _, _, ss in previous.records.values() for s in ss]
+    return record, versions_of(chunks, sentences, model)
 
 
 def build_index(
@@ -388,12 +407,15 @@ def builds(index_dir: Path) -> list[Path]:
 
 def remove_old_builds(index_dir: Path, keep: int, *, spec: IndexSpec | None = None) -> list[Path]:
     """Remove finished builds beyond the ``keep`` newest (the live one never), with their
-    vectors in an external store (given ``spec``), and pointer temp files a crash left
-    behind (older than a minute, so not another build's)."""
+    vectors in an external store (given ``spec``) but for those a kept build holds, and
+    pointer temp files a crash left behind (older than a minute, so not another build's)."""
     live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    old = [p for p in builds(index_dir)[:-keep] if p.name != live]
+    done = builds(index_dir)
+    old = [p for p in done[:-keep] if p.name != live]
+    if old and spec is not None and spec.vector_store != "faiss":
+        kept = [p for p in done if p not in old]
+        _drop_external(spec, old, kept)
     for path in old:
-        _drop_external(spec, path)
         shutil.rmtree(path, ignore_errors=True)
     for tmp in index_dir.glob(f".{CURRENT}.*.tmp"):
         if time.time() - tmp.stat().st_mtime > 60:
@@ -401,17 +423,22 @@ def remove_old_builds(index_dir: Path, keep: int, *, spec: IndexSpec | None = No
     return old
 
 
-def _drop_external(spec: IndexSpec | None, folder: Path) -> None:
-    """Drop the vectors a build keeps in an external store (a failure is logged: the build
-    folder goes anyway)."""
-    if spec is None or spec.vector_store == "faiss":
-        return
+def _drop_external(spec: IndexSpec, old: list[Path], kept: list[Path]) -> None:
+    """Drop the vectors the ``old`` builds keep in an external store that no ``kept`` build
+    holds (a failure is logged: the build folders go anyway)."""
     try:
-        record = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("vector_store")
-        if record:
-            store_kind(spec).drop(spec, record=record)
+        keep = [_versions(p) for p in kept]
+        for folder in old:
+            record = read_manifest(folder).vector_store
+            if record:
+                store_kind(spec).drop(spec, record=record, versions=_versions(folder), keep=keep)
     except (OSError, ValueError, ScoQaError) as exc:
-        log.warning("could not drop the stored vectors of %s: %s", folder.name, exc)
+        log.warning("could not drop the stored vectors of old builds: %s", exc)
+
+
+def _versions(folder: Path) -> Versions:
+    chunks, sentences = read_records(folder)
+    return versions_of(chunks, sentences, read_manifest(folder).model.name)
 
 
 def remove_unfinished_builds(index_dir: Path) -> list[Path]:

@@ -19,6 +19,7 @@ from ..errors import IndexStateError, StaleIndexError
 from ..records import Chunk, Document, Sentence
 from .build import Progress, build_index, quiet
 from .dense import load_dense
+from .kinds import versions_of
 from .lexical import LexicalIndex
 from .lock import build_lock
 from .manifest import (
@@ -32,7 +33,7 @@ from .manifest import (
 )
 from .reuse import read_records
 from .spec import IndexSpec
-from .store import FaissStore, VectorStore, store_kind
+from .store import FaissStore, VectorStore, outdated, store_kind
 
 if TYPE_CHECKING:
     from ..embedding import Embedder
@@ -192,7 +193,8 @@ def _open_store(
         error.change = f"the vector store changed ({made} → {spec.vector_store})"
         raise error
     if made != "faiss":
-        return store_kind(spec).open(spec, record=record or {})
+        versions = versions_of(chunks, sentences, manifest.model.name)
+        return store_kind(spec).open(spec, record=record or {}, versions=versions)
     dense, pvec, svec = _load_arrays(folder)
     if dense.ntotal != len(chunks) or len(pvec) != len(chunks) or len(svec) != len(sentences):
         raise IndexStateError(
@@ -225,6 +227,9 @@ def rebuild_reason(
     made = manifest.vector_store.get("kind", "faiss") if manifest.vector_store else "faiss"
     if made != spec.vector_store:
         return f"the vector store changed ({made} → {spec.vector_store})"
+    why = outdated(spec, manifest.vector_store)
+    if why:
+        return why
     try:
         check_model(manifest, embedder, index_dir)
         check_fresh(manifest, corpus, corpus_dir=spec.corpus_dir, index_dir=index_dir)

@@ -2,15 +2,19 @@
 file, or its gRPC server) for tests and small installs, a Milvus Standalone or Distributed
 cluster by URI and token in production (``SCO_QA_MILVUS_URI``, ``SCO_QA_MILVUS_TOKEN``).
 
-Each build writes its vectors into collections of its own (one for passages, one for
-sentences: id, document id and vector), created with an explicit schema and index, flushed
-and loaded before the build is switched to; the build's manifest names them, so the switch
-stays the one atomic rename of ``CURRENT``, and the collections of builds removed are
-dropped with them.
+One pair of Milvus collections per sco-qa collection (passages, sentences), with an explicit
+schema (row id, document id, vector) and index. A row is a passage or sentence *at one content
+version* (``id@version``, the version a hash of the model and the text), so the builds of a
+collection share the rows of every text they have in common: a build upserts only the rows
+of new or changed texts, flushes, and only then is switched to (the one atomic rename of
+``CURRENT``); a build serving meanwhile still finds every row of its own. Each store reads
+only its build's rows (searches skip rows of other builds), and the rows no kept build holds
+are deleted when old builds are removed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Collection, Mapping, Sequence
@@ -18,14 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexStateError
-from .kinds import KINDS, Kind
+from ..errors import IndexStateError, StaleIndexError
+from .kinds import KINDS, Kind, Versions
 from .spec import IndexSpec
 
 #: longest id kept (passage and sentence ids are document ids plus a short suffix)
 MAX_ID = 1024
-#: rows sent in one insert
+#: rows sent in one insert, ids in one delete or query
 BATCH = 2000
+#: how the rows are laid out (recorded; a build of another layout is rebuilt)
+LAYOUT = "rows-by-content"
+#: the most results one Milvus search may return
+MAX_LIMIT = 16384
 #: index parameters by type (recorded in the manifest); HNSW's from Milvus's own guidance
 INDEX_PARAMS: dict[str, dict[str, Any]] = {
     "FLAT": {},
@@ -59,73 +67,112 @@ def client(uri: str, token: str) -> Any:
         return _clients[key]
 
 
-def collection_names(spec: IndexSpec, build: str) -> dict[Kind, str]:
-    """The collections of one build (letters, digits and underscores only)."""
-    base = re.sub(r"\W", "_", f"scoqa_{spec.collection}_{build}")
+def _quoted(values: Collection[str]) -> str:
+    """A Milvus filter's list of strings (quotes and backslashes escaped)."""
+    return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
+
+
+def collection_names(spec: IndexSpec, dim: int) -> dict[Kind, str]:
+    """A sco-qa collection's Milvus collections for one vector size and index type
+    (letters, digits and underscores only)."""
+    base = re.sub(r"\W", "_", f"scoqa_{spec.collection}_{spec.milvus_index.lower()}_{dim}")
     return {kind: f"{base}_{kind}" for kind in KINDS}
 
 
+def row_ids(versions: Versions) -> dict[Kind, dict[str, str]]:
+    """Each id's row: the id at its content version."""
+    return {k: {i: f"{i}@{v}" for i, v in versions.get(k, {}).items()} for k in KINDS}
+
+
 class MilvusStore:
-    """One build's vectors in Milvus."""
+    """One build's vectors in its collection's shared Milvus collections."""
 
     name = "milvus"
 
-    def __init__(self, milvus: Any, names: Mapping[Kind, str], index: str) -> None:
+    def __init__(
+        self, milvus: Any, names: Mapping[Kind, str], index: str, *, versions: Versions,
+        known: Mapping[Kind, frozenset[str]] | None = None,
+    ) -> None:  # fmt: skip
         self._c = milvus
         self.names = dict(names)
         self.index = index
+        self._versions = {k: versions.get(k, {}) for k in KINDS}  # this build's
+        self._known = dict(known or {})  # rows already stored (the previous build's)
+        self.inserted = dict.fromkeys(KINDS, 0)
+        self.kept = dict.fromkeys(KINDS, 0)
+
+    def _row(self, kind: Kind, i: str) -> str:
+        version = self._versions[kind].get(i)
+        if version is None:
+            raise IndexStateError(f"{i} is not a {kind[:-1]} of this build; rebuild the index")
+        return f"{i}@{version}"
+
+    def _own(self, kind: Kind, row: str) -> str | None:
+        """The id of a row of this build's, None for another build's row."""
+        i, _, version = row.rpartition("@")
+        return i if version and self._versions[kind].get(i) == version else None
 
     def upsert(
         self, kind: Kind, ids: Sequence[str], vectors: np.ndarray, docs: Sequence[str]
     ) -> None:
-        """Insert or replace rows, in batches."""
-        for lo in range(0, len(ids), BATCH):
-            rows = [
-                {"id": i, "doc_id": d, "vector": v.tolist()}
-                for i, d, v in zip(ids[lo : lo + BATCH], docs[lo : lo + BATCH],
-                                   vectors[lo : lo + BATCH], strict=True)
-            ]  # fmt: skip
+        """Insert or replace the rows of ``ids``, but for those the store already holds at
+        the same version (unchanged texts: nothing is sent)."""
+        known = self._known.get(kind, frozenset())
+        todo = [(self._row(kind, i), d, v) for i, d, v in zip(ids, docs, vectors, strict=True)]
+        fresh = [t for t in todo if t[0] not in known]
+        self.kept[kind] += len(todo) - len(fresh)
+        self.inserted[kind] += len(fresh)
+        for lo in range(0, len(fresh), BATCH):
+            rows = [{"id": r, "doc_id": d, "vector": np.asarray(v).tolist()}
+                    for r, d, v in fresh[lo : lo + BATCH]]  # fmt: skip
             self._c.upsert(self.names[kind], rows)
 
     def delete(self, kind: Kind, ids: Sequence[str]) -> None:
-        """Remove rows by id."""
-        self._c.delete(self.names[kind], ids=list(ids))
+        """Remove the rows of ``ids`` at this build's versions."""
+        rows = [self._row(kind, i) for i in ids]
+        for lo in range(0, len(rows), BATCH):
+            self._c.delete(self.names[kind], ids=rows[lo : lo + BATCH])
 
     def search(
         self, kind: Kind, vector: np.ndarray, k: int, docs: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
-        """The nearest ids by inner product (only the vectors' ids come back)."""
+        """The nearest of this build's ids by inner product (only ids come back). Rows of
+        other builds are skipped: the search asks for more until ``k`` of this build's are
+        found, or there are no more."""
+        k = min(k, len(self._versions[kind]))
         if k <= 0:
             return []
-        where = ""
-        if docs is not None:
-            where = "doc_id in [" + ", ".join(f'"{d}"' for d in docs) + "]"
-        got = self._c.search(
-            self.names[kind],
-            data=[np.asarray(vector, dtype=np.float32).reshape(-1).tolist()],
-            limit=k,
-            filter=where,
-            output_fields=[],
-            search_params={"metric_type": "IP", "params": SEARCH_PARAMS[self.index]},
-        )
-        return [(str(h["id"]), float(h["distance"])) for h in got[0]]
+        where = "" if docs is None else f"doc_id in {_quoted(docs)}"
+        data = [np.asarray(vector, dtype=np.float32).reshape(-1).tolist()]
+        params = {"metric_type": "IP", "params": SEARCH_PARAMS[self.index]}
+        limit = min(2 * k + 8, MAX_LIMIT)
+        while True:
+            got = self._c.search(self.names[kind], data=data, limit=limit, filter=where,
+                                 output_fields=[], search_params=params)[0]  # fmt: skip
+            own = [(self._own(kind, str(h["id"])), float(h["distance"])) for h in got]
+            found = [(i, d) for i, d in own if i is not None]
+            if len(found) >= k or len(got) < limit or limit == MAX_LIMIT:
+                return found[:k]
+            limit = min(limit * 4, MAX_LIMIT)
 
     def get(self, kind: Kind, ids: Sequence[str]) -> np.ndarray:
         """The vectors of ``ids``, in their order."""
         if not ids:
             return np.zeros((0, 0), dtype=np.float32)
-        rows = self._c.get(self.names[kind], ids=list(ids), output_fields=["vector"])
-        by_id = {str(r["id"]): r["vector"] for r in rows}
-        missing = [i for i in ids if i not in by_id]
+        rows = [self._row(kind, i) for i in ids]
+        got = self._c.get(self.names[kind], ids=list(dict.fromkeys(rows)), output_fields=["vector"])
+        by_row = {str(r["id"]): r["vector"] for r in got}
+        missing = [i for i, r in zip(ids, rows, strict=True) if r not in by_row]
         if missing:
             raise IndexStateError(
-                f"Milvus collection {self.names[kind]} lacks {missing[:3]}; rebuild the index"
+                f"Milvus collection {self.names[kind]} lacks {missing[:3]}; rebuild the index "
+                "(`sco-qa index --full`)"
             )
-        return np.asarray([by_id[i] for i in ids], dtype=np.float32)
+        return np.asarray([by_row[r] for r in rows], dtype=np.float32)
 
     def count(self, kind: Kind) -> int:
-        """Rows in the build's collection of ``kind``."""
-        return int(self._c.get_collection_stats(self.names[kind])["row_count"])
+        """This build's ids of ``kind`` (the collection may hold other builds' rows too)."""
+        return len(self._versions[kind])
 
     def finish(self) -> None:
         """Flush and load both collections: searched fast from the first question."""
@@ -137,11 +184,14 @@ class MilvusStore:
         """What the manifest keeps of the store (never the token)."""
         return {
             "kind": "milvus",
+            "layout": LAYOUT,
             "collections": self.names,
             "index": self.index,
             "index_params": INDEX_PARAMS[self.index],
             "search_params": SEARCH_PARAMS[self.index],
             "metric": "IP",
+            "rows_written": self.inserted,
+            "rows_already_stored": self.kept,
         }
 
     def close(self) -> None:
@@ -153,27 +203,53 @@ class Milvus:
 
     name = "milvus"
 
-    def create(self, spec: IndexSpec, *, build: str, dim: int) -> MilvusStore:
-        """Empty collections for the build, with their schema and index."""
+    def create(
+        self, spec: IndexSpec, *, build: str, dim: int, versions: Versions,
+        previous: tuple[Mapping[str, Any], Versions] | None = None,
+    ) -> MilvusStore:  # fmt: skip
+        """The collection's Milvus collections (made with their schema and index the first
+        time), as a store of the build's rows; the rows of ``previous`` (the live build's
+        record and versions) count as stored when it wrote them into the same place."""
+        c = client(spec.milvus_uri, spec.milvus_token)
+        names = collection_names(spec, dim)
+        for name in names.values():
+            if not c.has_collection(name):
+                self._make(c, spec, name, dim)
+        known: dict[Kind, frozenset[str]] = {}
+        same = previous is not None and dict(previous[0].get("collections", {})) == names
+        if previous is not None and same and not self.outdated(previous[0]):
+            known = {k: frozenset(v.values()) for k, v in row_ids(previous[1]).items()}
+        return MilvusStore(c, names, spec.milvus_index, versions=versions, known=known)
+
+    @staticmethod
+    def _make(c: Any, spec: IndexSpec, name: str, dim: int) -> None:
         from pymilvus import DataType
 
-        c = client(spec.milvus_uri, spec.milvus_token)
-        names = collection_names(spec, build)
-        for name in names.values():
-            schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
-            schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID)
-            schema.add_field("doc_id", DataType.VARCHAR, max_length=MAX_ID)
-            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-            index = c.prepare_index_params()
-            index.add_index(field_name="vector", index_type=spec.milvus_index, metric_type="IP",
-                            params=INDEX_PARAMS[spec.milvus_index])  # fmt: skip
-            if c.has_collection(name):
-                c.drop_collection(name)
-            c.create_collection(name, schema=schema, index_params=index)
-        return MilvusStore(c, names, spec.milvus_index)
+        schema = c.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=MAX_ID)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+        index = c.prepare_index_params()
+        index.add_index(field_name="vector", index_type=spec.milvus_index, metric_type="IP",
+                        params=INDEX_PARAMS[spec.milvus_index])  # fmt: skip
+        c.create_collection(name, schema=schema, index_params=index)
 
-    def open(self, spec: IndexSpec, *, record: Mapping[str, Any]) -> MilvusStore:
-        """The collections a build's manifest names, loaded."""
+    @staticmethod
+    def outdated(record: Mapping[str, Any]) -> str:
+        """Why a build's record cannot be served as it is ("" when it can)."""
+        if record.get("layout") != LAYOUT:
+            return "the Milvus layout changed (rows shared between builds)"
+        return ""
+
+    def open(
+        self, spec: IndexSpec, *, record: Mapping[str, Any], versions: Versions
+    ) -> MilvusStore:
+        """The build's rows in the collections its manifest names, loaded."""
+        why = self.outdated(record)
+        if why:
+            error = StaleIndexError(f"{why}; rebuild the index (`sco-qa index`)")
+            error.change = why
+            raise error
         c = client(spec.milvus_uri, spec.milvus_token)
         names = {k: str(v) for k, v in dict(record["collections"]).items()}
         for name in names.values():
@@ -183,11 +259,30 @@ class Milvus:
                     "names; rebuild the index (`sco-qa index --full`)"
                 )
             c.load_collection(name)
-        return MilvusStore(c, names, str(record.get("index", "FLAT")))
+        return MilvusStore(c, names, str(record.get("index", "FLAT")), versions=versions)
 
-    def drop(self, spec: IndexSpec, *, record: Mapping[str, Any]) -> None:
-        """Drop a build's collections."""
+    def drop(
+        self,
+        spec: IndexSpec,
+        *,
+        record: Mapping[str, Any],
+        versions: Versions,
+        keep: Sequence[Versions],
+    ) -> None:
+        """Delete a removed build's rows that no kept build holds (a build of the former
+        layout: its own collections)."""
         c = client(spec.milvus_uri, spec.milvus_token)
-        for name in dict(record.get("collections", {})).values():
-            if c.has_collection(str(name)):
-                c.drop_collection(str(name))
+        names = dict(record.get("collections", {}))
+        if self.outdated(record):
+            for name in names.values():
+                if c.has_collection(str(name)):
+                    c.drop_collection(str(name))
+            return
+        kept = {k: {r for v in keep for r in row_ids(v)[k].values()} for k in KINDS}
+        for kind, rows in row_ids(versions).items():
+            name = names.get(kind)
+            gone = sorted(set(rows.values()) - kept[kind])
+            if not name or not gone or not c.has_collection(str(name)):
+                continue
+            for lo in range(0, len(gone), BATCH):
+                c.delete(str(name), ids=gone[lo : lo + BATCH])

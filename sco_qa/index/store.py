@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import ConfigError
-from .kinds import Kind
+from .kinds import Kind, Versions
 from .milvus import Milvus
 from .spec import IndexSpec
 
@@ -82,21 +82,48 @@ class BuildStore(VectorStore, Protocol):
 
 
 class StoreKind(Protocol):
-    """What the factory returns: how to make a build's store and open it again."""
+    """What the factory returns: how to make a build's store and open it again.
+
+    ``versions`` name each id's content (``kinds.versions_of``): a store that keeps several
+    builds' vectors in one place keys them by id and version, so that a build writes only
+    what changed; a store of one build's own may ignore them."""
 
     name: str
 
-    def create(self, spec: IndexSpec, *, build: str, dim: int) -> BuildStore | None:
-        """A new, empty store for the build named ``build`` (None: the build's own files)."""
+    def create(
+        self, spec: IndexSpec, *, build: str, dim: int, versions: Versions,
+        previous: tuple[Mapping[str, Any], Versions] | None = None,
+    ) -> BuildStore | None:  # fmt: skip
+        """A store for the build named ``build`` (None: the build's own files); ``previous``
+        is the live build's record and versions, whose vectors the store may already hold."""
         ...
 
-    def open(self, spec: IndexSpec, *, record: Mapping[str, Any]) -> VectorStore:
+    def open(
+        self, spec: IndexSpec, *, record: Mapping[str, Any], versions: Versions
+    ) -> VectorStore:
         """The store a build's manifest records."""
         ...
 
-    def drop(self, spec: IndexSpec, *, record: Mapping[str, Any]) -> None:
-        """Remove a build's vectors from the store (old builds, a failed build)."""
+    def drop(
+        self,
+        spec: IndexSpec,
+        *,
+        record: Mapping[str, Any],
+        versions: Versions,
+        keep: Sequence[Versions],
+    ) -> None:
+        """Remove a build's vectors from the store, but for those the kept builds
+        (``keep``) still hold."""
         ...
+
+
+def outdated(spec: IndexSpec, record: Mapping[str, Any] | None) -> str:
+    """Why a build's store record cannot be served as it is ("" when it can): a store kind
+    may say so with an ``outdated(record)`` of its own."""
+    if not record:
+        return ""
+    check = getattr(store_kind(spec), "outdated", None)
+    return str(check(record)) if check is not None else ""
 
 
 class FaissStore:
@@ -185,15 +212,27 @@ class _Faiss:
 
     name = "faiss"
 
-    def create(self, spec: IndexSpec, *, build: str, dim: int) -> None:
+    def create(
+        self, spec: IndexSpec, *, build: str, dim: int, versions: Versions,
+        previous: tuple[Mapping[str, Any], Versions] | None = None,
+    ) -> None:  # fmt: skip
         """Nothing beyond the build's files."""
         return None
 
-    def open(self, spec: IndexSpec, *, record: Mapping[str, Any]) -> VectorStore:
+    def open(
+        self, spec: IndexSpec, *, record: Mapping[str, Any], versions: Versions
+    ) -> VectorStore:
         """Not used: ``load.py`` opens the build's files itself (``FaissStore``)."""
         raise ConfigError("the FAISS store is opened from the build's files")
 
-    def drop(self, spec: IndexSpec, *, record: Mapping[str, Any]) -> None:
+    def drop(
+        self,
+        spec: IndexSpec,
+        *,
+        record: Mapping[str, Any],
+        versions: Versions,
+        keep: Sequence[Versions],
+    ) -> None:
         """Nothing: the files go with the build folder."""
 
 
