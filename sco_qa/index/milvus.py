@@ -45,6 +45,9 @@ SEARCH_PARAMS: dict[str, dict[str, Any]] = {
     "HNSW": {"ef": 64},
     "IVF_FLAT": {"nprobe": 16},
 }
+#: keepalive pings no more often than gRPC servers accept by default (every 5 minutes):
+#: pymilvus's 10 s made Milvus Lite's server answer GOAWAY "too_many_pings" under load
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_timeout_ms": 20_000}
 _clients: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 
@@ -58,7 +61,7 @@ def client(uri: str, token: str) -> Any:
         key = (uri, token)
         if key not in _clients:
             try:
-                _clients[key] = MilvusClient(uri=uri, token=token)
+                _clients[key] = MilvusClient(uri=uri, token=token, grpc_options=GRPC_OPTIONS)
             except Exception as exc:  # pymilvus raises its own and gRPC errors
                 raise IndexStateError(
                     f"cannot reach Milvus at {uri} ({exc}); check SCO_QA_MILVUS_URI and "
@@ -98,6 +101,7 @@ class MilvusStore:
         self.index = index
         self._versions = {k: versions.get(k, {}) for k in KINDS}  # this build's
         self._known = dict(known or {})  # rows already stored (the previous build's)
+        self.others = dict.fromkeys(KINDS, 0)  # rows of other builds seen at open
         self.inserted = dict.fromkeys(KINDS, 0)
         self.kept = dict.fromkeys(KINDS, 0)
 
@@ -145,7 +149,8 @@ class MilvusStore:
         where = "" if docs is None else f"doc_id in {_quoted(docs)}"
         data = [np.asarray(vector, dtype=np.float32).reshape(-1).tolist()]
         params = {"metric_type": "IP", "params": SEARCH_PARAMS[self.index]}
-        limit = min(2 * k + 8, MAX_LIMIT)
+        # the k nearest of this build's rows are among the k + others nearest of all
+        limit = min(k + min(self.others[kind], 4 * k), MAX_LIMIT)
         while True:
             got = self._c.search(self.names[kind], data=data, limit=limit, filter=where,
                                  output_fields=[], search_params=params)[0]  # fmt: skip
@@ -259,7 +264,11 @@ class Milvus:
                     "names; rebuild the index (`sco-qa index --full`)"
                 )
             c.load_collection(name)
-        return MilvusStore(c, names, str(record.get("index", "FLAT")), versions=versions)
+        store = MilvusStore(c, names, str(record.get("index", "FLAT")), versions=versions)
+        for kind, name in names.items():
+            rows = int(c.get_collection_stats(name)["row_count"])
+            store.others[kind] = max(0, rows - store.count(kind))
+        return store
 
     def drop(
         self,
