@@ -5,14 +5,17 @@ the rows no kept build holds are deleted with old builds."""
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from sco_qa import durable
 from sco_qa.config import load_settings
 from sco_qa.engine import Engine
+from sco_qa.errors import IndexStateError
 from sco_qa.index import IndexSpec, build_index
 from sco_qa.index.milvus import MilvusStore, client
 
@@ -53,7 +56,7 @@ NOTE = "# Parking\n\nVisitors park in the {where} garage behind the library. It 
 
 
 def test_builds_write_only_what_changed_and_drop_what_no_kept_build_holds(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -96,3 +99,20 @@ def test_builds_write_only_what_changed_and_drop_what_no_kept_build_holds(
     assert (_rows(c, names["passages"]), _rows(c, names["sentences"])) == (n_p + 1, n_s + 1)
     assert "eight" in third.ask("When does the garage open?").answer
     assert third.index.store.count("sentences") == len(third.index.sentences)
+
+    note.write_text(NOTE.format(where="green", hour="nine"), encoding="utf-8")
+    real = durable.write_synced
+
+    def no_manifest(path: Path, data: bytes) -> None:
+        if path.name == "manifest.json":
+            raise OSError(errno.EIO, "disk failed")
+        real(path, data)
+
+    monkeypatch.setattr(durable, "write_synced", no_manifest)
+    with pytest.raises(IndexStateError):
+        build_index(spec, first.embedder)  # fails after writing its new rows
+    monkeypatch.undo()
+    assert (_rows(c, names["passages"]), _rows(c, names["sentences"])) == (n_p + 1, n_s + 1)
+    after = first.reloaded()  # the live build still serves, none of its rows taken back
+    assert after.index.path == third.index.path
+    assert "eight" in after.ask("When does the garage open?").answer

@@ -205,6 +205,7 @@ def _write_build(
     *,
     previous: Previous | None,
     progress: Progress,
+    written: Written,
 ) -> tuple[dict[str, Any], list[str]]:
     docs = corpus.documents
     chunks, sentences = chunk_new(docs, spec.chunking, previous)
@@ -222,7 +223,7 @@ def _write_build(
     }
     artifacts["passages.faiss"], dense = build_dense(pvec, embedder.dim, spec.ann_threshold)
     external = _write_store(spec, folder.name, chunks, sentences, pvec=pvec, svec=svec,
-                            model=embedder.name, previous=previous)  # fmt: skip
+                            model=embedder.name, previous=previous, written=written)  # fmt: skip
     for name, data in artifacts.items():
         durable.write_synced(folder / name, data)
     (folder / "bm25").mkdir()
@@ -256,12 +257,12 @@ def _write_build(
 
 def _write_store(
     spec: IndexSpec, build: str, chunks: list[Chunk], sentences: list[Sentence], *,
-    pvec: np.ndarray, svec: np.ndarray, model: str, previous: Previous | None,
+    pvec: np.ndarray, svec: np.ndarray, model: str, previous: Previous | None, written: Written,
 ) -> dict[str, Any] | None:  # fmt: skip
     """With an external vector store: the build's vectors written into it (only what it does
     not hold already, when it shares vectors between builds), flushed and loaded, and its
-    record for the manifest; None with FAISS (the build's own files). A failed build leaves
-    what it wrote: rows of unchanged content that a later build finds stored."""
+    record for the manifest; None with FAISS (the build's own files). What is written is
+    noted in ``written``, for a failed build to take back (``_forget``)."""
     if spec.vector_store == "faiss":
         return None
     kind = store_kind(spec)
@@ -270,6 +271,7 @@ def _write_store(
                         previous=_stored(spec, previous, model))  # fmt: skip
     if store is None:
         return None
+    written.record, written.versions = store.record(), versions
     store.upsert("passages", [c.chunk_id for c in chunks], pvec, [c.doc_id for c in chunks])
     store.upsert(
         "sentences", [s.sentence_id for s in sentences], svec, [s.doc_id for s in sentences]
@@ -277,6 +279,26 @@ def _write_store(
     store.finish()
     record: dict[str, Any] = store.record()
     return record
+
+
+@dataclass
+class Written:
+    """What a build has written into an external store so far."""
+
+    record: dict[str, Any] | None = None
+    versions: Versions | None = None
+
+
+def _forget(spec: IndexSpec, written: Written) -> None:
+    """Take back what a failed build wrote into an external store, but for what a finished
+    build holds (a failure is logged: the live build serves either way)."""
+    if written.record is None or written.versions is None:
+        return
+    try:
+        keep = [_versions(p) for p in builds(spec.index_dir)]
+        store_kind(spec).drop(spec, record=written.record, versions=written.versions, keep=keep)
+    except (OSError, ValueError, ScoQaError) as exc:
+        log.warning("could not take back the stored vectors of a failed build: %s", exc)
 
 
 def _stored(
@@ -337,17 +359,19 @@ def _build(
         )
     )
     folder = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    written = Written()
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         folder.mkdir()
         manifest, truncated = _write_build(
-            folder, spec, corpus, embedder, previous=previous, progress=progress
+            folder, spec, corpus, embedder, previous=previous, progress=progress, written=written
         )
         durable.write_synced(folder / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
         durable.fsync_dir(folder)
         _switch_current(index_dir, folder.name)
     except BaseException as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        _forget(spec, written)
         if isinstance(exc, OSError):
             raise IndexStateError(write_error(index_dir, exc)) from None
         raise
