@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(3, ge=1, le=5)
     answer_model: Path | None = Field(
         None,
-        description="the answer stage's model file (reader.json or scorer.json); unset: "
-        "the shipped reader",
+        description="the answer stage: reader, scorer, or a reader.json or scorer.json file; "
+        "unset: the answer scorer",
     )
     # the pool the learned parts were trained and measured with (their provenance records it)
     answer_pool: int = Field(
