@@ -14,10 +14,12 @@ import pytest
 
 from sco_qa import durable
 from sco_qa.config import load_settings
+from sco_qa.corpus import read_corpus
 from sco_qa.engine import Engine
 from sco_qa.errors import IndexStateError
 from sco_qa.index import IndexSpec, build_index
-from sco_qa.index.milvus import MilvusStore, client
+from sco_qa.index.load import rebuild_reason
+from sco_qa.index.milvus import Milvus, MilvusStore, client
 
 from .conftest import CORPUS
 
@@ -116,3 +118,30 @@ def test_builds_write_only_what_changed_and_drop_what_no_kept_build_holds(
     after = first.reloaded()  # the live build still serves, none of its rows taken back
     assert after.index.path == third.index.path
     assert "eight" in after.ask("When does the garage open?").answer
+
+
+def test_a_build_of_the_former_layout_is_rebuilt_and_its_collections_dropped(
+    engine: Engine, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        corpus_dir=CORPUS, index_dir=tmp_path / "index", vector_store="milvus",
+        milvus_uri=str(tmp_path / "milvus.db"), keep_builds=1,
+    )  # fmt: skip
+    first = Engine.open(settings, engine.embedder, answerer=engine.answerer)
+    spec, folder = first.spec, first.index.path
+    c = client(spec.milvus_uri, spec.milvus_token)
+    shared = dict(first.index.manifest.vector_store["collections"])  # type: ignore[index]
+    own = {k: f"scoqa_default_{folder.name.replace('-', '_')}_{k}" for k in shared}
+    for name in own.values():  # as the former layout made them: two collections a build
+        Milvus._make(c, spec, name, 384)
+    manifest = folder / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["vector_store"] = {"kind": "milvus", "collections": own, "index": "FLAT"}
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    corpus = read_corpus(CORPUS, spec.max_file_bytes)
+    assert rebuild_reason(spec, corpus, first.embedder) == Milvus.outdated(data["vector_store"])
+    second = Engine.open(settings, engine.embedder, answerer=engine.answerer)  # rebuilt
+    assert second.index.path != folder and not folder.exists()
+    assert not any(c.has_collection(n) for n in own.values())
+    assert all(c.has_collection(n) for n in shared.values())
+    assert second.ask("Where did the leaders meet?").answered

@@ -82,6 +82,10 @@ def collection_names(spec: IndexSpec, dim: int) -> dict[Kind, str]:
     return {kind: f"{base}_{kind}" for kind in KINDS}
 
 
+#: the names ``collection_names`` gives (shared by builds: never dropped with one)
+SHARED = re.compile(r"^scoqa_\w+_(flat|hnsw|ivf_flat)_\d+_(passages|sentences)$")
+
+
 def row_ids(versions: Versions) -> dict[Kind, dict[str, str]]:
     """Each id's row: the id at its content version."""
     return {k: {i: f"{i}@{v}" for i, v in versions.get(k, {}).items()} for k in KINDS}
@@ -282,10 +286,10 @@ class Milvus:
         layout: its own collections)."""
         c = client(spec.milvus_uri, spec.milvus_token)
         names = dict(record.get("collections", {}))
-        if self.outdated(record):
-            for name in names.values():
-                if c.has_collection(str(name)):
-                    c.drop_collection(str(name))
+        if self.outdated(record):  # a build's own collections (never the shared ones)
+            for own in map(str, names.values()):
+                if not SHARED.match(own) and c.has_collection(own):
+                    c.drop_collection(own)
             return
         kept = {k: {r for v in keep for r in row_ids(v)[k].values()} for k in KINDS}
         for kind, rows in row_ids(versions).items():
