@@ -7,8 +7,10 @@ Candidates, each measured on the same texts:
   process using both cores (the embedder's batching before runs were cut to a token budget);
 - ``token budget, one process``: runs of at most ``batch_tokens`` padded tokens instead;
 - ``distinct texts``: each distinct text once (a one-sentence passage is its sentence), in
-  token-budget runs, split between two worker processes of one thread — what
-  ``build_index`` does now (worker start-up included); the whole build is timed too;
+  token-budget runs, in this process — what ``build_index`` does below ``PARALLEL_FROM``
+  texts; the whole build is timed too;
+- ``two worker processes``: the same split between two worker processes of one thread
+  (their start-up included) — what ``build_index`` does from ``PARALLEL_FROM`` texts;
 - ``int8 documents``: the int8 model for documents as well as questions, with the change it
   makes to retrieval (the first passage and the top 5 for every question of the articles);
 Usage: python benchmarks/build_throughput.py
@@ -65,6 +67,18 @@ def _one_process(embedder: Any, texts: list[str]) -> np.ndarray:
     return out
 
 
+def _two_workers(embedder: Any, texts: list[str]) -> np.ndarray:
+    """The texts split between two one-thread worker processes, started here."""
+    before, embedder.processes, embedder.parallel_from = (
+        (embedder.processes, embedder.parallel_from), 2, 0)  # fmt: skip
+    try:
+        with embedder.workers(len(texts)):
+            out: np.ndarray = embedder.embed(texts)
+    finally:
+        embedder.processes, embedder.parallel_from = before
+    return out
+
+
 def _agreement(index: Any, a: np.ndarray, b: np.ndarray, queries: np.ndarray) -> dict[str, float]:
     """How often the first passage, and the top 5 as a set, agree between two vector sets."""
     first = top5 = 0.0
@@ -92,6 +106,7 @@ def main() -> None:
     batched, distinct_s = _timed(embedder.embed, distinct)
     sixteen, sixteen_s = _timed(_sixteen, embedder, distinct)
     one, one_s = _timed(_one_process, embedder, distinct)
+    split, split_s = _timed(_two_workers, embedder, distinct)
     int8, int8_s = _timed(_int8_documents, embedder, distinct)
     questions = [q.question for q in squad.questions]
     qvec = np.vstack([embedder.embed_query(q) for q in questions])
@@ -110,15 +125,18 @@ def main() -> None:
             "every text": round(n / every_s, 1),
             "16 a batch": round(n / sixteen_s, 1),
             "token budget, one process": round(n / one_s, 1),
+            "two worker processes": round(n / split_s, 1),
             "distinct texts": round(n / distinct_s, 1),
             "int8 documents": round(n / int8_s, 1),
         },
         "int8_retrieval_agreement": _agreement(index, fp32_p, int8_p, qvec),
         "batch_tokens": embedder.batch_tokens,
         "processes": embedder.processes,
+        "parallel_from": embedder.parallel_from,
         "max_difference_to_16_a_batch": {
             "token budget, one process": float(np.abs(one - sixteen).max()),
             "distinct texts": float(np.abs(batched - sixteen).max()),
+            "two worker processes": float(np.abs(split - sixteen).max()),
         },
     }
     write_result(
@@ -130,7 +148,8 @@ def main() -> None:
         f"{result['candidates']['16 a batch']:.0f}/s, distinct "
         f"{result['candidates']['distinct texts']:.0f}/s, int8 "
         f"{result['candidates']['int8 documents']:.0f}/s, one process "
-        f"{result['candidates']['token budget, one process']:.0f}/s",
+        f"{result['candidates']['token budget, one process']:.0f}/s, two workers "
+        f"{result['candidates']['two worker processes']:.0f}/s",
     )
 
 

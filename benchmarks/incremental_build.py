@@ -105,6 +105,12 @@ def main() -> None:
         for n in range(args.documents):
             text = document(rng, words, n, args.chars)
             (corpus / f"paper-{n:03d}.md").write_text(text, encoding="utf-8")
+        one = load_settings(corpus_dir=corpus, index_dir=Path(tmp) / "one", embed_processes=1)
+        single = load_embedder(one)
+        single.embed(["warm up"])
+        t0 = time.perf_counter()
+        build_index(IndexSpec.from_settings(one), single, full=True)  # in this process only
+        one_s = time.perf_counter() - t0
         settings = load_settings(corpus_dir=corpus, index_dir=index)
         embedder = load_embedder(settings)
         embedder.embed(["warm up"])
@@ -139,6 +145,8 @@ def main() -> None:
         "sentences": full.sentences,
         "full_build_seconds": round(full_s, 1),
         "full_texts_per_second": round(texts / full_s, 1),
+        "full_build_one_process_seconds": round(one_s, 1),
+        "full_one_process_texts_per_second": round(texts / one_s, 1),
         "full_distinct_embedded": full.embedded,
         "add_one_seconds": round(add_s, 2),
         "add_one_embedded": added["embedded"],

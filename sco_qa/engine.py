@@ -76,10 +76,11 @@ def shared_answerer(settings: Settings) -> Answerer:
         return _answerers[key]
 
 
-def _table(index: Index) -> SentenceTable:
-    """The answer stage's view of an index: its sentences, their vectors through the store."""
+def _table(index: Index, previous: SentenceTable | None = None) -> SentenceTable:
+    """The answer stage's view of an index: its sentences, their vectors through the store
+    (what ``previous``, the table of the build before, knows of a text is reused)."""
     rows = StoreRows(index.store, [s.sentence_id for s in index.sentences])
-    return SentenceTable.build(index.sentences, rows, index.chunk_sentences)
+    return SentenceTable.build(index.sentences, rows, index.chunk_sentences, previous=previous)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class Engine:
         """The same engine on the build the index's ``CURRENT`` now names, served as it was
         built (its documents stored with it), whatever the corpus folder holds."""
         index = load_index(self.spec, self.embedder, check_corpus=False)
-        table = _table(index)
+        table = _table(index, previous=self.table)
         return replace(self, index=index, table=table)
 
     def warm(self) -> None:

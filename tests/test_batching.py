@@ -82,3 +82,26 @@ def test_runs_keep_to_the_token_budget() -> None:
     assert all((hi - lo) * lengths[hi - 1] <= 20 or hi - lo == 1 for lo, hi in runs)
     assert by_tokens([], 20) == []
     assert by_tokens([2] * 5, 1000) == [(0, 5)]
+
+
+def test_a_worker_answers_vectors_or_the_error_and_goes_on() -> None:
+    import io
+    import json
+
+    from sco_qa.embedding.workers import FAILED, serve
+
+    class Fake:
+        def embed(self, texts: list[str]) -> np.ndarray:
+            if "boom" in texts:
+                raise ValueError("cannot embed boom")
+            return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
+
+    requests = b"".join(json.dumps(t).encode() + b"\n" for t in (["ab", "c"], ["boom"], ["xyz"]))
+    out = io.BytesIO()
+    serve(Fake(), io.BytesIO(requests), out)
+    data = io.BytesIO(out.getvalue())
+    assert int.from_bytes(data.read(8), "little") == 2
+    assert np.frombuffer(data.read(16), dtype=np.float32).tolist() == [2.0, 1.0, 1.0, 1.0]
+    assert data.read(8) == FAILED and b"cannot embed boom" in data.readline()
+    assert int.from_bytes(data.read(8), "little") == 1  # the worker went on after the error
+    assert np.frombuffer(data.read(8), dtype=np.float32).tolist() == [3.0, 1.0]

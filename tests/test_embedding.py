@@ -123,3 +123,23 @@ def test_worker_processes_give_the_same_vectors(fp32, sentences) -> None:
     assert np.allclose(together, alone, atol=1e-5) and np.allclose(halves, alone, atol=1e-5)
     assert np.allclose(split.embed(sentences), alone, atol=1e-5)  # closed: in process again
     assert split.parallel_runs == 3
+
+
+def test_workers_start_from_a_script_without_a_main_guard(fp32, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "build.py"  # as a user's script or notebook cell: no __main__ guard
+    script.write_text(
+        "from pathlib import Path\n"
+        "from sco_qa.embedding.onnx import OnnxMiniLMEmbedder\n"
+        f"emb = OnnxMiniLMEmbedder(Path({str(fp32._cache_dir)!r}), processes=2, parallel_from=2)\n"
+        "with emb.workers(3):\n"
+        "    vecs = emb.embed(['one text', 'another text', 'a third'])\n"
+        "print(emb.parallel_runs, vecs.shape)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "1 (3, 384)"

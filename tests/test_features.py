@@ -67,3 +67,22 @@ def test_sentence_stats() -> None:
     assert 2 not in stats.context.get("rain", frozenset())  # not across paragraphs
     assert stats.idf["anna"] > stats.idf["lisbon"]
     assert stats.kinds["quantity"] == (0.0, 1.0, 0.0)
+
+
+def test_the_next_builds_stats_reuse_the_facts_of_kept_texts() -> None:
+    from sco_qa.answer.features import SentenceStats
+
+    first = _sentences("Lisbon hosted the summit in 2019.", "It drew forty leaders.")
+    before = SentenceStats.from_sentences(first)
+    later = _sentences(
+        "A new opening line.", "Lisbon hosted the summit in 2019.", "It drew forty leaders."
+    )
+    after = SentenceStats.from_sentences(later, before)
+    fresh = SentenceStats.from_sentences(later)
+    assert (
+        after.facts["Lisbon hosted the summit in 2019."]
+        is before.facts["Lisbon hosted the summit in 2019."]
+    )
+    assert after.facts["A new opening line."] is not None
+    for name in ("postings", "context", "idf", "unseen_idf", "kinds", "quote_previous"):
+        assert getattr(after, name) == getattr(fresh, name), name

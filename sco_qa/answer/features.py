@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -109,10 +109,32 @@ def same_paragraph(a: Sentence, b: Sentence) -> bool:
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What scoring reads of one sentence's text: its tokens, the kinds of fact it can
+    state, and whether it opens with or holds a reference back."""
+
+    tokens: frozenset[str]
+    kinds: tuple[float, ...]  # by KINDS
+    opens_with_reference: bool
+    refers_back: bool
+
+    @classmethod
+    def of(cls, text: str) -> Facts:
+        """The facts of ``text``."""
+        return cls(
+            frozenset(tokens(text)),
+            tuple(kind_match(k, text) for k in KINDS),
+            needs_antecedent(text),
+            refers_back(text),
+        )
+
+
+@dataclass(frozen=True)
 class SentenceStats:
     """What scoring needs of every sentence, computed once per index: which sentences hold
     each token (and which refer back to a sentence that does), IDF over sentences, the
-    kinds of fact each can state, and which open with a reference to the one before."""
+    kinds of fact each can state, and which open with a reference to the one before; and
+    each text's facts, which the next build's stats reuse for the texts it keeps."""
 
     postings: dict[str, frozenset[int]]  # token → sentences holding it
     context: dict[str, frozenset[int]]  # token → sentences referring back to one holding it
@@ -120,31 +142,36 @@ class SentenceStats:
     unseen_idf: float
     kinds: dict[str, tuple[float, ...]]
     quote_previous: tuple[bool, ...]  # opens with a reference: quote the sentence before
+    facts: Mapping[str, Facts] = field(default_factory=dict, repr=False)  # by sentence text
 
     @classmethod
-    def from_sentences(cls, sentences: Sequence[Sentence]) -> SentenceStats:
-        """Computed once per index."""
+    def from_sentences(
+        cls, sentences: Sequence[Sentence], previous: SentenceStats | None = None
+    ) -> SentenceStats:
+        """Computed once per index (the facts of texts ``previous`` knows are taken from it:
+        a one-document change costs that document's sentences only)."""
+        known = previous.facts if previous is not None else {}
+        facts: dict[str, Facts] = {}
+        for s in sentences:
+            if s.text not in facts:
+                facts[s.text] = known.get(s.text) or Facts.of(s.text)
+        each = [facts[s.text] for s in sentences]
         postings: dict[str, set[int]] = {}
-        for pos, s in enumerate(sentences):
-            for t in set(tokens(s.text)):
+        for pos, f in enumerate(each):
+            for t in f.tokens:
                 postings.setdefault(t, set()).add(pos)
         n = max(len(sentences), 1)
         idf = {t: math.log(1 + n / len(ps)) for t, ps in postings.items()}
-        kinds = {k: tuple(kind_match(k, s.text) for s in sentences) for k in KINDS}
+        kinds = {k: tuple(f.kinds[i] for f in each) for i, k in enumerate(KINDS)}
         has_prev = [i > 0 and same_paragraph(sentences[i - 1], s) for i, s in enumerate(sentences)]
-        quote = tuple(
-            p and needs_antecedent(s.text) for p, s in zip(has_prev, sentences, strict=True)
-        )
-        leans = [
-            q or (p and refers_back(s.text))
-            for q, p, s in zip(quote, has_prev, sentences, strict=True)
-        ]
+        quote = tuple(p and f.opens_with_reference for p, f in zip(has_prev, each, strict=True))
+        leans = [q or (p and f.refers_back) for q, p, f in zip(quote, has_prev, each, strict=True)]
         context = {
             t: frozenset(p + 1 for p in ps if p + 1 < n and leans[p + 1])
             for t, ps in postings.items()
         }
         frozen = {t: frozenset(ps) for t, ps in postings.items()}
-        return cls(frozen, context, idf, math.log(1 + n / 0.5), kinds, quote)
+        return cls(frozen, context, idf, math.log(1 + n / 0.5), kinds, quote, facts)
 
 
 class Rows(Protocol):
@@ -183,7 +210,11 @@ class SentenceTable:
         sentences: Sequence[Sentence],
         vectors: Rows | np.ndarray,
         chunk_sentences: Mapping[str, tuple[int, ...]],
+        *,
+        previous: SentenceTable | None = None,
     ) -> SentenceTable:
-        """The table of an index's sentences (features computed here, once)."""
+        """The table of an index's sentences (features computed here, once; those of texts
+        the ``previous`` table holds taken from it)."""
         rows = ArrayRows(vectors) if isinstance(vectors, np.ndarray) else vectors
-        return cls(sentences, rows, chunk_sentences, SentenceStats.from_sentences(sentences))
+        stats = SentenceStats.from_sentences(sentences, previous.stats if previous else None)
+        return cls(sentences, rows, chunk_sentences, stats)

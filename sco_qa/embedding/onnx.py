@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import secrets
 import shutil
 import threading
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ import numpy as np
 from ..errors import ModelError
 from .base import CachedEmbedder, model_path, no_telemetry, offline, quiet_root
 from .batching import by_tokens
+from .workers import Workers
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -118,21 +116,12 @@ def onnx_file(cache_dir: Path, quantized: bool) -> Path:
     return int8
 
 
-#: texts from which a build's embedding is split between processes: starting a worker
-#: (interpreter, runtime, session) costs about a second, which ~300 texts' embedding repays
-PARALLEL_FROM = 2000
-_worker: OnnxMiniLMEmbedder | None = None
-
-
-def _start_worker(cache_dir: str, batch_tokens: int) -> None:
-    global _worker
-    _worker = OnnxMiniLMEmbedder(Path(cache_dir), cache_size=0, threads=1,
-                                 batch_tokens=batch_tokens)  # fmt: skip
-
-
-def _worker_embed(texts: list[str]) -> np.ndarray:
-    assert _worker is not None, "the worker was not started"
-    return _worker.embed(texts)
+#: texts from which a build's embedding is split between worker processes (starting one
+#: costs about a second): benchmarks/build_throughput.py, 2,404 texts, two runs: 282 and 249
+#: texts/s in one process, 268 and 270 with two workers (no clear gain); a full build of
+#: 20,447 texts (benchmarks/incremental_build.py's folder): 230–240 texts/s in one process,
+#: 272–274 with two workers
+PARALLEL_FROM = 5000
 
 
 class OnnxMiniLMEmbedder(CachedEmbedder):
@@ -161,7 +150,7 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         self.processes = processes
         self.parallel_from = parallel_from
         self.parallel_runs = 0  # embeddings split between processes (for tests, benchmarks)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Workers | None = None
         self._pool_owner: threading.Thread | None = None
         self._cache_dir = cache_dir
         self._threads = threads
@@ -237,32 +226,24 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         if self.processes < 2 or texts < self.parallel_from or self._pool is not None:
             yield
             return
-        ctx = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(
-            self.processes, mp_context=ctx, initializer=_start_worker,
-            initargs=(str(self._cache_dir), self.batch_tokens),
-        )  # fmt: skip
+        self._pool = Workers(self.processes, cache_dir=self._cache_dir,
+                             batch_tokens=self.batch_tokens, dim=self.dim)  # fmt: skip
         self._pool_owner = threading.current_thread()  # questions meanwhile stay in process
         try:
             yield
         finally:
             pool, self._pool, self._pool_owner = self._pool, None, None
-            pool.shutdown(cancel_futures=True)
+            pool.close()
 
-    def _encode_parallel(self, pool: ProcessPoolExecutor, texts: list[str]) -> np.ndarray:
+    def _encode_parallel(self, pool: Workers, texts: list[str]) -> np.ndarray:
         """The texts dealt out by length, so that every worker gets long and short ones."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        parts = [order[w :: self.processes] for w in range(self.processes)]
+        parts = [order[w :: len(pool)] for w in range(len(pool))]
+        parts = [part for part in parts if part]
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
-        try:
-            jobs = [pool.submit(_worker_embed, [texts[i] for i in part]) for part in parts]
-            for part, job in zip(parts, jobs, strict=True):
-                vectors[part] = job.result()
-        except (OSError, BrokenProcessPool) as exc:
-            raise ModelError(
-                f"the embedding worker processes failed ({exc}); set SCO_QA_EMBED_PROCESSES=1 "
-                "to embed in the server's own process"
-            ) from exc
+        got = pool.embed([[texts[i] for i in part] for part in parts])
+        for part, rows in zip(parts, got, strict=True):
+            vectors[part] = rows
         self.parallel_runs += 1
         return vectors
 
