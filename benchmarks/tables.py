@@ -457,10 +457,13 @@ def vector_store_table() -> str:
     """docs/scaling.md: FAISS in process against Milvus Lite's server."""
     r = load("vector_store")
     f, m = r["ask_ms"]["faiss"], r["ask_ms"]["milvus"]
+    hf, hm = r["http_ask_ms"]["faiss"], r["http_ask_ms"]["milvus"]
     mem = r["memory"]
     rows = [
-        ["`ask` p50 / p99, golden questions", f"{f['p50']} / {f['p99']} ms",
+        ["`ask` p50 / p99 in process, golden questions", f"{f['p50']} / {f['p99']} ms",
          f"{m['p50']} / {m['p99']} ms ({m['p50'] / f['p50']:.1f}× the p50)"],
+        ["`POST /ask` p50 / p99 over HTTP, a real server", f"{hf['p50']} / {hf['p99']} ms",
+         f"{hm['p50']} / {hm['p99']} ms ({hm['p50'] / hf['p50']:.1f}× the p50)"],
         [f"a replica's store, {mem['passages']:,} passages (peak RSS)",
          f"{mem['faiss_replica_mib']['store_mib']} MiB ({mem['faiss_replica_mib']['peak_mib']})",
          f"{mem['milvus_replica_mib']['store_mib']} MiB ({mem['milvus_replica_mib']['peak_mib']})"],

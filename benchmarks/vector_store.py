@@ -1,7 +1,8 @@
 """FAISS in process against Milvus Lite's gRPC server on loopback (2 cores):
 
 - ``ask`` p50 / p99 over the golden questions on the SCO article, the same engine with its
-  vectors in FAISS or in Milvus (FLAT, exact: the answers are the same, tests/test_milvus.py);
+  vectors in FAISS or in Milvus (FLAT, exact: the answers are the same, tests/test_milvus.py):
+  in process, and ``POST /ask`` over HTTP to a real server (``sco-qa serve``) on loopback;
 - a replica's peak memory with 1,000,000 synthetic passages (384-d, normalised, seeded):
   a process that opens the store and answers 50 searches with their ``get``s, once over the
   FAISS files and once over a Milvus collection (whose vectors live in the server process);
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -21,8 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from common import ROOT, free_port, stats_ms, write_result
+from http_load import wait_ready
 
 from sco_qa.config import load_settings
 from sco_qa.engine import Engine
@@ -53,6 +57,39 @@ def milvus_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
                 return proc, f"http://127.0.0.1:{port}"
         time.sleep(0.2)
     raise RuntimeError("Milvus Lite did not start")
+
+
+def http_latency(uri: str, folder: Path) -> dict[str, Any]:
+    """``POST /ask`` p50 / p99 against a real server with each store (3 passes over the
+    golden questions after one to warm up)."""
+    rows = [json.loads(line) for line in (ROOT / "corpus" / "golden.jsonl").open()]
+    out = {}
+    for store in ("faiss", "milvus"):
+        port = free_port()
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "SCO_QA_CORPUS_DIR": str(ROOT / "corpus"),
+               "SCO_QA_INDEX_DIR": str(folder / f"http-{store}"), "SCO_QA_VECTOR_STORE": store,
+               "SCO_QA_MILVUS_URI": uri, "SCO_QA_EMBED_CACHE_SIZE": "0"}  # fmt: skip
+        command = [sys.executable, "-m", "sco_qa", "serve", "--port", str(port)]
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(url, proc)
+            times = []
+            with httpx.Client(timeout=60) as client:
+                for n in range(4):
+                    for row in rows:
+                        t0 = time.perf_counter()
+                        client.post(
+                            f"{url}/ask", json={"question": row["question"]}
+                        ).raise_for_status()
+                        if n:
+                            times.append((time.perf_counter() - t0) * 1e3)
+            out[store] = stats_ms(times)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    return out
 
 
 def ask_latency(uri: str, folder: Path) -> dict[str, Any]:
@@ -163,18 +200,21 @@ def main() -> None:
         proc, uri = milvus_server(Path(tmp) / "milvus")
         try:
             latency = ask_latency(uri, Path(tmp))
+            http = http_latency(uri, Path(tmp))
             mem = memory(uri, Path(tmp), args.passages)
             recall = hnsw_recall(uri, min(100_000, args.passages))
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-    result = {"ask_ms": latency, "memory": mem, "hnsw_recall_at_10": recall,
+    result = {"ask_ms": latency, "http_ask_ms": http, "memory": mem, "hnsw_recall_at_10": recall,
               "hnsw_params": {**INDEX_PARAMS["HNSW"], **SEARCH_PARAMS["HNSW"]}}  # fmt: skip
     ratio = latency["milvus"]["p50"] / latency["faiss"]["p50"]
+    over_http = http["milvus"]["p50"] / http["faiss"]["p50"]
     line = (
         f"ask p50 {latency['faiss']['p50']} ms with FAISS, {latency['milvus']['p50']} ms through "
-        f"Milvus Lite's server ({ratio:.1f}×); with {mem['passages']:,} passages a replica's "
-        f"store takes {mem['faiss_replica_mib']['store_mib']} MiB (FAISS) vs "
+        f"Milvus Lite's server ({ratio:.1f}×), over HTTP {http['faiss']['p50']} vs "
+        f"{http['milvus']['p50']} ms ({over_http:.1f}×); with {mem['passages']:,} passages a "
+        f"replica's store takes {mem['faiss_replica_mib']['store_mib']} MiB (FAISS) vs "
         f"{mem['milvus_replica_mib']['store_mib']} MiB (Milvus); HNSW recall@10 {recall}"
     )
     if args.passages != 1_000_000:

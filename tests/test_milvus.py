@@ -57,14 +57,20 @@ def _rows(c, name: str) -> int:
 NOTE = "# Parking\n\nVisitors park in the {where} garage behind the library. It opens at {hour}.\n"
 
 
-def test_builds_write_only_what_changed_and_drop_what_no_kept_build_holds(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _corpus_with_a_note(tmp_path: Path) -> tuple[Path, Path]:
+    """The article and a short note (which the tests change) in a folder of their own."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(CORPUS / "sco-kazakhstan.md", corpus)
     note = corpus / "parking.md"
     note.write_text(NOTE.format(where="blue", hour="seven"), encoding="utf-8")
+    return corpus, note
+
+
+def test_builds_write_only_what_changed_and_drop_what_no_kept_build_holds(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, note = _corpus_with_a_note(tmp_path)
     settings = load_settings(
         corpus_dir=corpus, index_dir=tmp_path / "index", vector_store="milvus",
         milvus_uri=str(tmp_path / "milvus.db"), keep_builds=2,
@@ -145,3 +151,27 @@ def test_a_build_of_the_former_layout_is_rebuilt_and_its_collections_dropped(
     assert not any(c.has_collection(n) for n in own.values())
     assert all(c.has_collection(n) for n in shared.values())
     assert second.ask("Where did the leaders meet?").answered
+
+
+def test_two_index_folders_on_one_milvus_keep_their_rows_apart(
+    engine: Engine, tmp_path: Path
+) -> None:
+    corpus, note = _corpus_with_a_note(tmp_path)
+
+    def open_on(folder: str) -> Engine:
+        settings = load_settings(
+            corpus_dir=corpus, index_dir=tmp_path / folder, vector_store="milvus",
+            milvus_uri=str(tmp_path / "milvus.db"), keep_builds=1,
+        )  # fmt: skip
+        return Engine.open(settings, engine.embedder, answerer=engine.answerer)
+
+    a, b = open_on("a"), open_on("b")  # one collection name ("default"), two deployments
+    names_b = dict(b.index.manifest.vector_store["collections"])  # type: ignore[index]
+    assert dict(a.index.manifest.vector_store["collections"]) != names_b  # type: ignore[index]
+    for hour in ("eight", "nine"):  # A's old builds go, and with them their own rows
+        note.write_text(NOTE.format(where="red", hour=hour), encoding="utf-8")
+        build_index(a.spec, a.embedder)
+    c = client(b.spec.milvus_uri, b.spec.milvus_token)
+    assert _rows(c, names_b["passages"]) == len(b.index.chunks)
+    assert _rows(c, names_b["sentences"]) == len(b.index.sentences)
+    assert "blue garage" in b.ask("Which garage do visitors park in?").answer

@@ -15,13 +15,17 @@ are deleted when old builds are removed.
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 import threading
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import durable
 from ..errors import IndexStateError, StaleIndexError
 from .kinds import KINDS, Kind, Versions
 from .spec import IndexSpec
@@ -75,15 +79,36 @@ def _quoted(values: Collection[str]) -> str:
     return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
 
 
+def store_id(index_dir: Path) -> str:
+    """The index folder's name in shared stores, made at its first build: deployments with
+    index folders of their own never share (nor delete) each other's rows, even under one
+    collection name; replicas on one folder share its builds."""
+    path = index_dir / STORE_ID
+    if not path.is_file():
+        index_dir.mkdir(parents=True, exist_ok=True)
+        tmp = index_dir / f".{STORE_ID}.{secrets.token_hex(4)}.tmp"
+        durable.write_synced(tmp, secrets.token_hex(4).encode())
+        try:
+            os.link(tmp, path)  # never over one another build made meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text(encoding="utf-8").strip()
+
+
 def collection_names(spec: IndexSpec, dim: int) -> dict[Kind, str]:
-    """A sco-qa collection's Milvus collections for one vector size and index type
-    (letters, digits and underscores only)."""
-    base = re.sub(r"\W", "_", f"scoqa_{spec.collection}_{spec.milvus_index.lower()}_{dim}")
+    """A sco-qa collection's Milvus collections for its index folder, one vector size and
+    index type (letters, digits and underscores only)."""
+    name = f"scoqa_{spec.collection}_{store_id(spec.index_dir)}_{spec.milvus_index.lower()}_{dim}"
+    base = re.sub(r"\W", "_", name)
     return {kind: f"{base}_{kind}" for kind in KINDS}
 
 
+#: the file naming an index folder in shared stores
+STORE_ID = "store-id"
 #: the names ``collection_names`` gives (shared by builds: never dropped with one)
-SHARED = re.compile(r"^scoqa_\w+_(flat|hnsw|ivf_flat)_\d+_(passages|sentences)$")
+SHARED = re.compile(r"^scoqa_\w+_[0-9a-f]{8}_(flat|hnsw|ivf_flat)_\d+_(passages|sentences)$")
 
 
 def row_ids(versions: Versions) -> dict[Kind, dict[str, str]]:
