@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -38,6 +39,8 @@ from .records import Answer, Hit, Turn
 from .retrieval import lexical_match
 from .retrieval import search as hybrid_search
 
+T = TypeVar("T")
+
 
 def check_k(k: object, default: int) -> int:
     """``k`` as given (1..MAX_K), or the default when None; a QuestionError otherwise."""
@@ -48,32 +51,33 @@ def check_k(k: object, default: int) -> int:
     return k
 
 
-_embedders: dict[tuple[object, ...], Embedder] = {}
-_answerers: dict[tuple[object, ...], Answerer] = {}
+_models: dict[tuple[object, ...], object] = {}
 _models_lock = threading.Lock()
+
+
+def _shared(key: tuple[object, ...], make: Callable[[], T]) -> T:
+    """One model per key in a process, made at its first use."""
+    with _models_lock:
+        if key not in _models:
+            _models[key] = make()
+        return cast(T, _models[key])
 
 
 def shared_embedder(settings: Settings) -> Embedder:
     """One embedder per model setting in a process: the collections of a server share it
     (benchmarks/many_collections.py: the model is most of a small collection's memory)."""
-    key = (settings.model_backend, str(settings.model_cache_dir),
+    key = ("embedder", settings.model_backend, str(settings.model_cache_dir),
            settings.embed_cache_size, settings.model_threads, settings.embed_processes)  # fmt: skip
-    with _models_lock:
-        if key not in _embedders:
-            _embedders[key] = load_embedder(settings)
-        return _embedders[key]
+    return _shared(key, lambda: load_embedder(settings))
 
 
 def shared_answerer(settings: Settings) -> Answerer:
     """One answer stage per answer-model setting in a process (shared as the embedder is)."""
-    key = (str(settings.answer_model), str(settings.model_cache_dir),
+    key = ("answerer", str(settings.answer_model), str(settings.model_cache_dir),
            settings.model_threads)  # fmt: skip
-    with _models_lock:
-        if key not in _answerers:
-            _answerers[key] = load_answerer(
-                settings.answer_model, settings.model_cache_dir, settings.model_threads
-            )
-        return _answerers[key]
+    return _shared(key, lambda: load_answerer(
+        settings.answer_model, settings.model_cache_dir, settings.model_threads
+    ))  # fmt: skip
 
 
 def _table(index: Index, previous: SentenceTable | None = None) -> SentenceTable:

@@ -33,10 +33,18 @@ from ..corpus import CorpusRead, document_hash, read_corpus
 from ..errors import CorpusError, IndexStateError, ScoQaError
 from ..records import Chunk, Document, Sentence, Skipped
 from .dense import build_dense
-from .kinds import Versions, versions_of
+from .kinds import Stored, Versions, versions_of
 from .lexical import LexicalIndex
 from .lock import build_lock
-from .manifest import CURRENT, FORMAT, MANIFEST, corpus_section, read_manifest, rebuild_hint
+from .manifest import (
+    CURRENT,
+    FORMAT,
+    MANIFEST,
+    Manifest,
+    corpus_section,
+    read_manifest,
+    rebuild_hint,
+)
 from .reuse import Previous, previous_build, read_records, text_key
 from .spec import IndexSpec
 from .store import store_kind
@@ -301,9 +309,7 @@ def _forget(spec: IndexSpec, written: Written) -> None:
         log.warning("could not take back the stored vectors of a failed build: %s", exc)
 
 
-def _stored(
-    spec: IndexSpec, previous: Previous | None, model: str
-) -> tuple[dict[str, Any], Versions] | None:
+def _stored(spec: IndexSpec, previous: Previous | None, model: str) -> Stored | None:
     """The live build's store record and versions, when it kept its vectors in a store."""
     if previous is None:
         return None
@@ -453,16 +459,20 @@ def _drop_external(spec: IndexSpec, old: list[Path], kept: list[Path]) -> None:
     try:
         keep = [_versions(p) for p in kept]
         for folder in old:
-            record = read_manifest(folder).vector_store
-            if record:
-                store_kind(spec).drop(spec, record=record, versions=_versions(folder), keep=keep)
+            manifest = read_manifest(folder)
+            if manifest.vector_store:
+                versions = _versions(folder, manifest)
+                store_kind(spec).drop(spec, record=manifest.vector_store, versions=versions,
+                                      keep=keep)  # fmt: skip
     except (OSError, ValueError, ScoQaError) as exc:
         log.warning("could not drop the stored vectors of old builds: %s", exc)
 
 
-def _versions(folder: Path) -> Versions:
+def _versions(folder: Path, manifest: Manifest | None = None) -> Versions:
+    """A finished build's versions (its manifest, when already read, given)."""
     chunks, sentences = read_records(folder)
-    return versions_of(chunks, sentences, read_manifest(folder).model.name)
+    model = (manifest or read_manifest(folder)).model.name
+    return versions_of(chunks, sentences, model)
 
 
 def remove_unfinished_builds(index_dir: Path) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from ..records import Chunk, Sentence
 
@@ -15,6 +15,8 @@ KINDS: tuple[Kind, ...] = ("passages", "sentences")
 #: each id's content version by kind (``versions_of``): what a store that keeps the vectors
 #: of several builds in one place keys its rows by, so that an unchanged text is stored once
 Versions = Mapping[Kind, Mapping[str, str]]
+#: a build's store record (from its manifest) with its versions
+Stored = tuple[Mapping[str, Any], Versions]
 
 
 def versions_of(chunks: Sequence[Chunk], sentences: Sequence[Sentence], model: str) -> Versions:

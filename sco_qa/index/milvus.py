@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import durable
 from ..errors import IndexStateError, StaleIndexError
-from .kinds import KINDS, Kind, Versions
+from .kinds import KINDS, Kind, Stored, Versions
 from .spec import IndexSpec
 
 #: longest id kept (passage and sentence ids are document ids plus a short suffix)
@@ -239,7 +239,7 @@ class Milvus:
 
     def create(
         self, spec: IndexSpec, *, build: str, dim: int, versions: Versions,
-        previous: tuple[Mapping[str, Any], Versions] | None = None,
+        previous: Stored | None = None,
     ) -> MilvusStore:  # fmt: skip
         """The collection's Milvus collections (made with their schema and index the first
         time), as a store of the build's rows; the rows of ``previous`` (the live build's

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import ConfigError
-from .kinds import Kind, Versions
+from .kinds import Kind, Stored, Versions
 from .milvus import Milvus
 from .spec import IndexSpec
 
@@ -92,7 +92,7 @@ class StoreKind(Protocol):
 
     def create(
         self, spec: IndexSpec, *, build: str, dim: int, versions: Versions,
-        previous: tuple[Mapping[str, Any], Versions] | None = None,
+        previous: Stored | None = None,
     ) -> BuildStore | None:  # fmt: skip
         """A store for the build named ``build`` (None: the build's own files); ``previous``
         is the live build's record and versions, whose vectors the store may already hold."""
@@ -214,7 +214,7 @@ class _Faiss:
 
     def create(
         self, spec: IndexSpec, *, build: str, dim: int, versions: Versions,
-        previous: tuple[Mapping[str, Any], Versions] | None = None,
+        previous: Stored | None = None,
     ) -> None:  # fmt: skip
         """Nothing beyond the build's files."""
         return None
