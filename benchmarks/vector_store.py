@@ -132,7 +132,7 @@ if kind == "faiss":
                        {"passages": names, "sentences": []}, {"passages": names, "sentences": []})
 else:
     uri, name = where.split()
-    store = MilvusStore(client(uri, ""), {"passages": name}, "FLAT",
+    store = MilvusStore(client(uri, ""), {"passages": name}, "FLAT", dim=384,
                         versions={"passages": {f"p{i}": "0" for i in range(n)}})
 for i, q in enumerate(queries):
     store.search("passages", q, 10)

@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sco_qa import durable
@@ -19,7 +20,7 @@ from sco_qa.engine import Engine
 from sco_qa.errors import IndexStateError
 from sco_qa.index import IndexSpec, build_index
 from sco_qa.index.load import rebuild_reason
-from sco_qa.index.milvus import Milvus, MilvusStore, client
+from sco_qa.index.milvus import NAME_TAG, Milvus, MilvusStore, client, unpack
 
 from .conftest import CORPUS
 
@@ -83,6 +84,12 @@ def test_builds_write_only_what_changed_and_drop_what_no_kept_build_holds(
     c = client(spec.milvus_uri, spec.milvus_token)
     n_p, n_s = len(first.index.chunks), len(first.index.sentences)
     assert record["rows_written"] == {"passages": n_p, "sentences": n_s}
+    rows = c.query(names["sentences"], filter="", output_fields=["id", "vector", "packed"],
+                   limit=20, consistency_level="Strong")  # fmt: skip
+    stored = np.asarray([r["vector"] for r in rows], dtype=np.float32)
+    assert np.array_equal(unpack([r["packed"] for r in rows], 384), stored)  # the exact copy
+    ids = [str(r["id"]).rpartition("@")[0] for r in rows]
+    assert np.array_equal(first.index.store.get("sentences", ids), stored)
     assert (_rows(c, names["passages"]), _rows(c, names["sentences"])) == (n_p, n_s)
 
     build_index(spec, first.embedder)  # nothing changed: nothing written
@@ -126,8 +133,9 @@ def test_builds_write_only_what_changed_and_drop_what_no_kept_build_holds(
     assert "eight" in after.ask("When does the garage open?").answer
 
 
-def test_a_build_of_the_former_layout_is_rebuilt_and_its_collections_dropped(
-    engine: Engine, tmp_path: Path
+@pytest.mark.parametrize("layout", [None, "rows-by-content"])
+def test_a_build_of_a_former_layout_is_rebuilt_and_its_collections_dropped(
+    engine: Engine, tmp_path: Path, layout: str | None
 ) -> None:
     settings = load_settings(
         corpus_dir=CORPUS, index_dir=tmp_path / "index", vector_store="milvus",
@@ -137,12 +145,17 @@ def test_a_build_of_the_former_layout_is_rebuilt_and_its_collections_dropped(
     spec, folder = first.spec, first.index.path
     c = client(spec.milvus_uri, spec.milvus_token)
     shared = dict(first.index.manifest.vector_store["collections"])  # type: ignore[index]
-    own = {k: f"scoqa_default_{folder.name.replace('-', '_')}_{k}" for k in shared}
-    for name in own.values():  # as the former layout made them: two collections a build
+    if layout is None:  # two collections a build
+        own = {k: f"scoqa_default_{folder.name.replace('-', '_')}_{k}" for k in shared}
+    else:  # shared by the builds, rows without a packed copy
+        own = {k: n.replace(f"_{NAME_TAG}_", "_") for k, n in shared.items()}
+    for name in own.values():
         Milvus._make(c, spec, name, 384)
     manifest = folder / "manifest.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     data["vector_store"] = {"kind": "milvus", "collections": own, "index": "FLAT"}
+    if layout is not None:
+        data["vector_store"]["layout"] = layout
     manifest.write_text(json.dumps(data), encoding="utf-8")
     corpus = read_corpus(CORPUS, spec.max_file_bytes)
     assert rebuild_reason(spec, corpus, first.embedder) == Milvus.outdated(data["vector_store"])

@@ -14,6 +14,7 @@ from sco_qa.config import load_settings
 from sco_qa.engine import Engine
 from sco_qa.errors import ConfigError
 from sco_qa.index import IndexSpec, build_index, rebuild_reason
+from sco_qa.index.milvus import pack, packed_length, unpack
 from sco_qa.index.store import FaissStore, store_kind
 
 from .fakes import DictStore, FakeEmbedder
@@ -96,3 +97,13 @@ def test_a_change_of_store_is_a_rebuild_and_bad_stores_are_named(
         wrong = IndexSpec.from_settings(_settings(tricky_dir, tmp_path / "i", vector_store=bad))
         with pytest.raises(ConfigError, match=r"give faiss, milvus or package\.module:Class"):
             store_kind(wrong)
+
+
+def test_packed_vectors_come_back_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    for dim in (1, 2, 3, 384):
+        v = rng.normal(size=(5, dim)).astype(np.float32)
+        texts = [pack(row) for row in v]
+        assert all(len(t) == packed_length(dim) for t in texts)
+        assert np.array_equal(unpack(texts, dim), v)
+    assert unpack([], 384).shape == (0, 384)

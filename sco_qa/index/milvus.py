@@ -3,7 +3,8 @@ file, or its gRPC server) for tests and small installs, a Milvus Standalone or D
 cluster by URI and token in production (``SCO_QA_MILVUS_URI``, ``SCO_QA_MILVUS_TOKEN``).
 
 One pair of Milvus collections per sco-qa collection (passages, sentences), with an explicit
-schema (row id, document id, vector) and index. A row is a passage or sentence *at one content
+schema (row id, document id, vector, and the vector's exact float32 bytes in base64 for
+fetching) and index. A row is a passage or sentence *at one content
 version* (``id@version``, the version a hash of the model and the text), so the builds of a
 collection share the rows of every text they have in common: a build upserts only the rows
 of new or changed texts, flushes, and only then is switched to (the one atomic rename of
@@ -14,6 +15,7 @@ are deleted when old builds are removed.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -34,8 +36,11 @@ from .spec import IndexSpec
 MAX_ID = 1024
 #: rows sent in one insert, ids in one delete or query
 BATCH = 2000
-#: how the rows are laid out (recorded; a build of another layout is rebuilt)
-LAYOUT = "rows-by-content"
+#: how the rows are laid out (recorded; a build of another layout is rebuilt): rows by content
+#: version, each with a packed copy of its vector (``pack``)
+LAYOUT = "rows-by-content/packed"
+#: the layout's part of collection names (collections of another layout are never reused)
+NAME_TAG = "r2"
 #: the most results one Milvus search may return
 MAX_LIMIT = 16384
 #: index parameters by type (recorded in the manifest); HNSW's from Milvus's own guidance
@@ -98,9 +103,10 @@ def store_id(index_dir: Path) -> str:
 
 
 def collection_names(spec: IndexSpec, dim: int) -> dict[Kind, str]:
-    """A sco-qa collection's Milvus collections for its index folder, one vector size and
-    index type (letters, digits and underscores only)."""
-    name = f"scoqa_{spec.collection}_{store_id(spec.index_dir)}_{spec.milvus_index.lower()}_{dim}"
+    """A sco-qa collection's Milvus collections for its index folder, one vector size, index
+    type and row layout (letters, digits and underscores only)."""
+    folder = store_id(spec.index_dir)
+    name = f"scoqa_{spec.collection}_{folder}_{spec.milvus_index.lower()}_{dim}_{NAME_TAG}"
     base = re.sub(r"\W", "_", name)
     return {kind: f"{base}_{kind}" for kind in KINDS}
 
@@ -108,7 +114,27 @@ def collection_names(spec: IndexSpec, dim: int) -> dict[Kind, str]:
 #: the file naming an index folder in shared stores
 STORE_ID = "store-id"
 #: the names ``collection_names`` gives (shared by builds: never dropped with one)
-SHARED = re.compile(r"^scoqa_\w+_[0-9a-f]{8}_(flat|hnsw|ivf_flat)_\d+_(passages|sentences)$")
+SHARED = re.compile(
+    rf"^scoqa_\w+_[0-9a-f]{{8}}_(flat|hnsw|ivf_flat)_\d+_{NAME_TAG}_(passages|sentences)$"
+)
+
+
+def pack(vector: np.ndarray) -> str:
+    """A vector's exact float32 bytes as base64 text: what ``get`` fetches. Milvus Lite
+    sends a vector field float by float (a fetch of 40 sentence vectors took twice as long
+    as their packed copies: ``benchmarks/vector_store.py``)."""
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+
+def unpack(texts: Sequence[str], dim: int) -> np.ndarray:
+    """The vectors ``pack`` wrote, as rows of an array."""
+    raw = b"".join(base64.b64decode(t) for t in texts)
+    return np.frombuffer(raw, dtype="<f4").reshape(len(texts), dim).astype(np.float32)
+
+
+def packed_length(dim: int) -> int:
+    """Characters of a packed vector of ``dim`` float32 values."""
+    return 4 * ((4 * dim + 2) // 3)
 
 
 def row_ids(versions: Versions) -> dict[Kind, dict[str, str]]:
@@ -122,12 +148,13 @@ class MilvusStore:
     name = "milvus"
 
     def __init__(
-        self, milvus: Any, names: Mapping[Kind, str], index: str, *, versions: Versions,
-        known: Mapping[Kind, frozenset[str]] | None = None,
+        self, milvus: Any, names: Mapping[Kind, str], index: str, *, dim: int,
+        versions: Versions, known: Mapping[Kind, frozenset[str]] | None = None,
     ) -> None:  # fmt: skip
         self._c = milvus
         self.names = dict(names)
         self.index = index
+        self.dim = dim
         self._versions = {k: versions.get(k, {}) for k in KINDS}  # this build's
         self._known = dict(known or {})  # rows already stored (the previous build's)
         self.others = dict.fromkeys(KINDS, 0)  # rows of other builds seen at open
@@ -156,7 +183,7 @@ class MilvusStore:
         self.kept[kind] += len(todo) - len(fresh)
         self.inserted[kind] += len(fresh)
         for lo in range(0, len(fresh), BATCH):
-            rows = [{"id": r, "doc_id": d, "vector": np.asarray(v).tolist()}
+            rows = [{"id": r, "doc_id": d, "vector": np.asarray(v).tolist(), "packed": pack(v)}
                     for r, d, v in fresh[lo : lo + BATCH]]  # fmt: skip
             self._c.upsert(self.names[kind], rows)
 
@@ -190,19 +217,19 @@ class MilvusStore:
             limit = min(limit * 4, MAX_LIMIT)
 
     def get(self, kind: Kind, ids: Sequence[str]) -> np.ndarray:
-        """The vectors of ``ids``, in their order."""
+        """The vectors of ``ids``, in their order (read from their packed copies)."""
         if not ids:
             return np.zeros((0, 0), dtype=np.float32)
         rows = [self._row(kind, i) for i in ids]
-        got = self._c.get(self.names[kind], ids=list(dict.fromkeys(rows)), output_fields=["vector"])
-        by_row = {str(r["id"]): r["vector"] for r in got}
+        got = self._c.get(self.names[kind], ids=list(dict.fromkeys(rows)), output_fields=["packed"])
+        by_row = {str(r["id"]): str(r["packed"]) for r in got}
         missing = [i for i, r in zip(ids, rows, strict=True) if r not in by_row]
         if missing:
             raise IndexStateError(
                 f"Milvus collection {self.names[kind]} lacks {missing[:3]}; rebuild the index "
                 "(`sco-qa index --full`)"
             )
-        return np.asarray([by_row[r] for r in rows], dtype=np.float32)
+        return unpack([by_row[r] for r in rows], self.dim)
 
     def count(self, kind: Kind) -> int:
         """This build's ids of ``kind`` (the collection may hold other builds' rows too)."""
@@ -220,6 +247,7 @@ class MilvusStore:
             "kind": "milvus",
             "layout": LAYOUT,
             "collections": self.names,
+            "dim": self.dim,
             "index": self.index,
             "index_params": INDEX_PARAMS[self.index],
             "search_params": SEARCH_PARAMS[self.index],
@@ -253,7 +281,7 @@ class Milvus:
         same = previous is not None and dict(previous[0].get("collections", {})) == names
         if previous is not None and same and not self.outdated(previous[0]):
             known = {k: frozenset(v.values()) for k, v in row_ids(previous[1]).items()}
-        return MilvusStore(c, names, spec.milvus_index, versions=versions, known=known)
+        return MilvusStore(c, names, spec.milvus_index, dim=dim, versions=versions, known=known)
 
     @staticmethod
     def _make(c: Any, spec: IndexSpec, name: str, dim: int) -> None:
@@ -263,6 +291,7 @@ class Milvus:
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID)
         schema.add_field("doc_id", DataType.VARCHAR, max_length=MAX_ID)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+        schema.add_field("packed", DataType.VARCHAR, max_length=packed_length(dim))
         index = c.prepare_index_params()
         index.add_index(field_name="vector", index_type=spec.milvus_index, metric_type="IP",
                         params=INDEX_PARAMS[spec.milvus_index])  # fmt: skip
@@ -272,7 +301,7 @@ class Milvus:
     def outdated(record: Mapping[str, Any]) -> str:
         """Why a build's record cannot be served as it is ("" when it can)."""
         if record.get("layout") != LAYOUT:
-            return "the Milvus layout changed (rows shared between builds)"
+            return "the Milvus layout changed (rows carry a packed copy of their vector)"
         return ""
 
     def open(
@@ -293,7 +322,8 @@ class Milvus:
                     "names; rebuild the index (`sco-qa index --full`)"
                 )
             c.load_collection(name)
-        store = MilvusStore(c, names, str(record.get("index", "FLAT")), versions=versions)
+        store = MilvusStore(c, names, str(record.get("index", "FLAT")), dim=int(record["dim"]),
+                            versions=versions)  # fmt: skip
         for kind, name in names.items():
             rows = int(c.get_collection_stats(name)["row_count"])
             store.others[kind] = max(0, rows - store.count(kind))
