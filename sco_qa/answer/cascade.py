@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
-from .pairs import LAYOUT, MAX_TOKENS
+from .pairs import LAYOUT, LAYOUTS, MAX_TOKENS
 from .policy import (
     AnswerPolicy,
     LogisticPolicy,
@@ -127,6 +127,7 @@ class Cascade:
     version: str
     candidates: int = READ_CANDIDATES
     mix: Mix = Mix()
+    layout: int = LAYOUT
 
     def warm(self) -> None:
         """Export the reader (the first time) and open its session."""
@@ -138,7 +139,10 @@ class Cascade:
         top = proposed.ranked[: self.candidates]
         if not top:
             return Reading(proposed, [], [])
-        texts = [pair_text(pool.table, pool.titles, query.search_text, pos=s.pos) for s in top]
+        texts = [
+            pair_text(pool.table, pool.titles, query.search_text, pos=s.pos, layout=self.layout)
+            for s in top
+        ]
         return Reading(proposed, top, self.reader.read(texts, [s.pos for s in top]))
 
     def score(self, query: Query, pool: Pool) -> Scoring:
@@ -180,7 +184,7 @@ def load_cascade(
     meta: Mapping[str, Any], folder: Path, *, cache_dir: Path, threads: int
 ) -> Answerer:
     """The reader described by ``meta`` (``reader.json``) over the shipped answer scorer."""
-    if meta.get("layout") != LAYOUT or meta.get("max_tokens") != MAX_TOKENS:
+    if meta.get("layout") not in LAYOUTS or meta.get("max_tokens") != MAX_TOKENS:
         raise ModelError(
             "the reader was trained on pairs laid out otherwise than this code builds them; "
             "run `make train` to retrain it"
@@ -203,7 +207,8 @@ def load_cascade(
         weights, int(meta["frozen_layers"]), cache_dir, threads=threads, digest=digest
     )
     cascade = Cascade(first, reader, dict(meta["provenance"]), reader.version,
-                      int(meta["candidates"]), Mix.from_json(meta.get("mix")))  # fmt: skip
+                      int(meta["candidates"]), Mix.from_json(meta.get("mix")),
+                      int(meta["layout"]))  # fmt: skip
     return Answerer(cascade, LogisticPolicy.from_json(meta["policy"]))
 
 

@@ -2,7 +2,9 @@
 
 The layout is ``[CLS] question [SEP] title: preceding sentence [SEP] candidate [SEP]``, the
 candidate alone in the second segment (token type 1), so the reader always knows which
-sentence it judges and which is only context. The candidate is kept whole (up to the
+sentence it judges and which is only context. Layout 3 reads the preceding sentence only for
+a candidate that opens by referring back to it ("It was…", "These…"); layout 2 read it for
+every candidate. The candidate is kept whole (up to the
 budget); the preceding sentence is cut from its start, the question and the title from their
 end. Each candidate token keeps its
 character span inside the sentence, so a phrase the reader marks maps back to exact
@@ -24,8 +26,10 @@ MAX_TOKENS = 80
 QUESTION_TOKENS = 24
 TITLE_TOKENS = 8
 CLS, SEP, PAD = 101, 102, 0
-#: the layout's version, recorded with every trained reader (a new layout needs retraining)
-LAYOUT = 2
+#: the layout's version, recorded with every trained reader (a new layout needs retraining);
+#: readers of the layouts in ``LAYOUTS`` load
+LAYOUT = 3
+LAYOUTS = (2, 3)
 
 
 class Encoding(Protocol):

@@ -29,7 +29,7 @@ import numpy as np
 from ..embedding.base import model_path, no_telemetry, quiet_root
 from ..errors import ModelError
 from ..records import Document
-from .features import SentenceTable, same_paragraph
+from .features import SentenceTable, needs_antecedent, same_paragraph
 from .pairs import PairInput, PairText, batch_arrays, best_span, encode_pairs
 from .reader_net import load_weights
 
@@ -70,12 +70,15 @@ class Titles(Mapping[str, str]):
 
 
 def pair_text(
-    table: SentenceTable, titles: Mapping[str, str], question: str, *, pos: int
+    table: SentenceTable, titles: Mapping[str, str], question: str, *, pos: int, layout: int
 ) -> PairText:
-    """The texts the reader reads for the sentence at ``pos``."""
+    """The texts the reader reads for the sentence at ``pos`` in pair layout ``layout``: the
+    preceding sentence of its paragraph for every sentence (2) or only for one that opens by
+    referring back to it (3)."""
     s = table.sentences[pos]
     prev = table.sentences[pos - 1] if pos > 0 else None
-    previous = prev.text if prev is not None and same_paragraph(prev, s) else ""
+    wanted = layout == 2 or needs_antecedent(s.text)
+    previous = prev.text if wanted and prev is not None and same_paragraph(prev, s) else ""
     return PairText(question, f"{titles.get(s.doc_id, '')}:", previous, s.text)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..answer.cascade import READ_CANDIDATES
-from ..answer.pairs import PairInput, batch_arrays, encode_pairs, token_span
+from ..answer.pairs import LAYOUT, PairInput, batch_arrays, encode_pairs, token_span
 from ..answer.reader import pair_text, tokenizer
 from ..answer.reader_net import FROZEN_LAYERS, build_net, save_weights
 from ..durable import replace_atomically
@@ -146,7 +146,7 @@ def make_groups(
             _inject(engine, at, q, chosen=chosen, pool=order)
         if not chosen:
             continue
-        texts = [pair_text(engine.table, titles, q.question, pos=p) for p in chosen]
+        texts = [pair_text(engine.table, titles, q.question, pos=p, layout=LAYOUT) for p in chosen]
         inputs = encode_pairs(tok, texts)
         sents = [engine.table.sentences[p] for p in chosen]
         out.append(
