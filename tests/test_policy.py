@@ -25,7 +25,7 @@ from sco_qa.answer.pairs import (
     token_span,
 )
 from sco_qa.answer.query import make_query
-from sco_qa.answer.reader import Read, Titles
+from sco_qa.answer.reader import Read, Titles, pair_text
 from sco_qa.chunking import chunk_document
 from sco_qa.records import Document
 
@@ -194,3 +194,15 @@ def table_hit(table: SentenceTable):
     chunk = next(iter(chunk_document(DOC)[0]))
     assert chunk.chunk_id == chunk_id
     return Hit(chunk, 1.0, 0.5, 1.0, 1)
+
+
+def test_layout_3_reads_the_preceding_sentence_only_for_a_sentence_that_refers_back() -> None:
+    table, titles = _table(), Titles({"eaeu": DOC})
+    first, plain, refers = table.sentences[:3]
+    assert refers.text.startswith("Its commission")
+    for layout in (2, 3):
+        assert pair_text(table, titles, "q", pos=0, layout=layout).previous == ""
+        assert pair_text(table, titles, "q", pos=2, layout=layout).previous == plain.text
+    assert pair_text(table, titles, "q", pos=1, layout=2).previous == first.text
+    assert pair_text(table, titles, "q", pos=1, layout=3).previous == ""
+    assert pair_text(table, titles, "q", pos=1, layout=3).title == "The Eurasian Union:"
