@@ -310,8 +310,10 @@ def reader_table() -> str:
         "phrase F1 / shown",
         "ask p50 / p99",
     ]
+    first = data.get("baseline_removed_article")
+    alone = f"{first['refused']} ({first['questions']})" if first else "—"
     rows = [
-        row("answer scorer alone", data["baseline"], "—"),
+        row("answer scorer alone", data["baseline"], alone),
         row("**with the reader**", data["pooled"], f"{gone['refused']} ({gone['questions']})"),
     ]
     note = (
