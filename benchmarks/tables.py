@@ -472,6 +472,8 @@ def vector_store_table() -> str:
         ["HNSW recall@10 against exact, 100,000 vectors", "—", f"{r['hnsw_recall_at_10']}"],
     ]  # fmt: skip
     head = f"`benchmarks/vector_store.py` ({_when('vector_store')}), 2 cores:\n\n"
+    if "memory_measured" in r:
+        head = head.replace(":\n", f"; memory and recall as measured {r['memory_measured']}:\n")
     return head + table(["", "FAISS in process", "Milvus Lite server on loopback"], rows)
 
 

@@ -7,7 +7,9 @@
   a process that opens the store and answers 50 searches with their ``get``s, once over the
   FAISS files and once over a Milvus collection (whose vectors live in the server process);
 - Milvus HNSW's recall@10 against exact search on 100,000 of those vectors.
-Usage: python benchmarks/vector_store.py [--passages N]
+Usage: python benchmarks/vector_store.py [--passages N] [--latency-only]
+(--latency-only measures the two latencies again and keeps the memory and recall figures of
+the last full run, with the time they were measured.)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from common import ROOT, free_port, stats_ms, write_result
+from common import RESULTS, ROOT, free_port, stats_ms, write_result
 from http_load import wait_ready
 
 from sco_qa.config import load_settings
@@ -150,10 +152,13 @@ def replica_memory(kind: str, where: str, n: int) -> dict[str, float]:
     return {"peak_mib": round(peak, 1), "store_mib": round(peak - base, 1)}
 
 
-def milvus_passages(uri: str, index: str, build: str, v: np.ndarray) -> tuple[MilvusStore, float]:
-    """The package's own collections (as a build makes them) holding ``v`` as passages,
-    flushed and loaded; with the seconds that took."""
-    settings = load_settings(vector_store="milvus", milvus_uri=uri, milvus_index=index)
+def milvus_passages(
+    uri: str, index: str, build: str, v: np.ndarray, *, folder: Path
+) -> tuple[MilvusStore, float]:
+    """The package's own collections (as a build makes them, for an index folder in
+    ``folder``) holding ``v`` as passages, flushed and loaded; with the seconds that took."""
+    settings = load_settings(vector_store="milvus", milvus_uri=uri, milvus_index=index,
+                             index_dir=folder / f"index-{build}")  # fmt: skip
     versions = {"passages": {f"p{i}": "0" for i in range(len(v))}, "sentences": {}}
     spec = IndexSpec.from_settings(settings, collection=build)
     store = Milvus().create(spec, build=build, dim=DIM, versions=versions)
@@ -172,7 +177,7 @@ def memory(uri: str, folder: Path, n: int) -> dict[str, Any]:
     index.add(v)
     faiss.write_index(index, str(folder / "passages.faiss"))
     del index
-    store, insert_s = milvus_passages(uri, "FLAT", "bench", v)
+    store, insert_s = milvus_passages(uri, "FLAT", "bench", v, folder=folder)
     return {
         "passages": n,
         "milvus_insert_seconds": round(insert_s, 1),
@@ -181,12 +186,12 @@ def memory(uri: str, folder: Path, n: int) -> dict[str, Any]:
     }
 
 
-def hnsw_recall(uri: str, n: int) -> float:
+def hnsw_recall(uri: str, n: int, folder: Path) -> float:
     v = vectors(n, seed=2)
     queries = v[np.random.default_rng(3).choice(n, 100, replace=False)] + 0.01
     found: dict[str, list[list[str]]] = {}
     for kind in ("FLAT", "HNSW"):
-        store, _ = milvus_passages(uri, kind, f"recall-{kind}", v)
+        store, _ = milvus_passages(uri, kind, f"recall-{kind}", v, folder=folder)
         found[kind] = [[i for i, _ in store.search("passages", q, 10)] for q in queries]
     pairs = zip(found["HNSW"], found["FLAT"], strict=True)
     return round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in pairs])), 4)
@@ -195,19 +200,26 @@ def hnsw_recall(uri: str, n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--passages", type=int, default=1_000_000)
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
+    last = json.loads((RESULTS / "vector_store.json").read_text()) if args.latency_only else {}
+    kept = {}
     with tempfile.TemporaryDirectory() as tmp:
         proc, uri = milvus_server(Path(tmp) / "milvus")
         try:
             latency = ask_latency(uri, Path(tmp))
             http = http_latency(uri, Path(tmp))
-            mem = memory(uri, Path(tmp), args.passages)
-            recall = hnsw_recall(uri, min(100_000, args.passages))
+            if last:
+                mem, recall = last["memory"], last["hnsw_recall_at_10"]
+                kept = {"memory_measured": last.get("memory_measured", last["machine"]["when"])}
+            else:
+                mem = memory(uri, Path(tmp), args.passages)
+                recall = hnsw_recall(uri, min(100_000, args.passages), Path(tmp))
         finally:
             proc.terminate()
             proc.wait(timeout=60)
     result = {"ask_ms": latency, "http_ask_ms": http, "memory": mem, "hnsw_recall_at_10": recall,
-              "hnsw_params": {**INDEX_PARAMS["HNSW"], **SEARCH_PARAMS["HNSW"]}}  # fmt: skip
+              "hnsw_params": {**INDEX_PARAMS["HNSW"], **SEARCH_PARAMS["HNSW"]}, **kept}  # fmt: skip
     ratio = latency["milvus"]["p50"] / latency["faiss"]["p50"]
     over_http = http["milvus"]["p50"] / http["faiss"]["p50"]
     line = (
