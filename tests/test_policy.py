@@ -17,7 +17,6 @@ from sco_qa.answer.features import SentenceTable
 from sco_qa.answer.pairs import (
     MAX_TOKENS,
     PairInput,
-    PairText,
     batch_arrays,
     best_span,
     build_pair,
@@ -28,6 +27,8 @@ from sco_qa.answer.query import make_query
 from sco_qa.answer.reader import Read, Titles, pair_text
 from sco_qa.chunking import chunk_document
 from sco_qa.records import Document
+
+from .fakes import QuestionWordReader
 
 
 @dataclass
@@ -161,23 +162,9 @@ def test_a_shown_phrase_is_an_exact_slice_inside_its_quote() -> None:
     assert hidden.citations[0].phrase is None  # none is better than a wrong one
 
 
-class FakeReader:
-    """The reader's protocol: a candidate holding a question word scores high."""
-
-    def warm(self) -> None:
-        """Nothing to load."""
-
-    def read(self, pairs: list[PairText], positions: list[int]) -> list[Read]:
-        out = []
-        for p, pos in zip(pairs, positions, strict=True):
-            hit = any(w in p.sentence.lower() for w in p.question.lower().split() if len(w) > 4)
-            out.append(Read(pos, 3.0 if hit else -3.0, -1.0, (0, 3), 0.9))
-        return out
-
-
 def test_the_cascade_reorders_the_proposals_by_the_reader() -> None:
     table = _table()
-    cascade = Cascade(load_scorer(), FakeReader(), {}, "fake")  # type: ignore[arg-type]
+    cascade = Cascade(load_scorer(), QuestionWordReader(), {}, "fake")  # type: ignore[arg-type]
     query = make_query("Who carries out the commission work?")
     hits = [table_hit(table)]
     pool = Pool(table, Titles({"eaeu": DOC}), np.eye(1, 8, dtype=np.float32)[0], hits, [])

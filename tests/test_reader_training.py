@@ -12,8 +12,6 @@ import pytest
 from safetensors.numpy import load_file
 
 from sco_qa.answer import Cascade, load_answerer, load_scorer
-from sco_qa.answer.pairs import PairText
-from sco_qa.answer.reader import Read
 from sco_qa.config import load_settings
 from sco_qa.engine import Engine
 from sco_qa.training import reader as reader_training
@@ -21,7 +19,7 @@ from sco_qa.training.reader import Schedule, make_groups, train_reader
 from sco_qa.training.readers import Plan, outputs, prepare, ranked, train_all
 
 from .conftest import ROOT
-from .fakes import FakeEmbedder
+from .fakes import FakeEmbedder, QuestionWordReader
 
 pytestmark = pytest.mark.slow
 TINY = Schedule(epochs=0.02)
@@ -95,20 +93,6 @@ def test_training_writes_a_reader_the_engine_answers_with(tiny_squad: Path, tmp_
     weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)  # a reader not as recorded
     with pytest.raises(Exception, match="does not match the hash"):
         load_answerer(out / "reader.json", tmp_path / "cache")
-
-
-class QuestionWordReader:
-    """The reader's protocol, deterministic: a candidate sharing a long question word wins."""
-
-    def warm(self) -> None:
-        """Nothing to load."""
-
-    def read(self, pairs: list[PairText], positions: list[int]) -> list[Read]:
-        out = []
-        for p, pos in zip(pairs, positions, strict=True):
-            hit = any(w in p.sentence.lower() for w in p.question.lower().split() if len(w) > 4)
-            out.append(Read(pos, 3.0 if hit else -3.0, -1.0, (0, 1), 0.5))
-        return out
 
 
 def test_off_topic_readings_leave_the_questions_own_article_out(
