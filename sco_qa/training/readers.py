@@ -70,9 +70,9 @@ from .scorer import train as train_scorer
 
 log = logging.getLogger(__name__)
 FOLDS = 3
-#: the shipped reader: 0.6 epoch over the 18 articles (~20 minutes on 2 cores)
+#: the shipped reader: 0.6 epoch over the 18 articles (~26 minutes on 2 cores, measured)
 FINAL = Schedule(epochs=0.6)
-#: fold readers: the shipped reader's schedule over their 12 articles (~12 minutes each), so
+#: fold readers: the shipped reader's schedule over their 12 articles (~17 minutes each), so
 #: that the mix and the policy fitted on their readings fit the shipped reader's logits (fold
 #: readers of 0.3 epoch gave the reader a weight of 0.19 in the mix)
 FOLD = FINAL
