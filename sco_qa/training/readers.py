@@ -192,8 +192,10 @@ def outputs(
     for q in questions:
         query = make_query(q.question)
         got = engine.retrieve(query, AWAY_DEPTH if away else EVAL_TOP_K)
-        hits = [h for h in got.hits if not away or h.chunk.doc_id != q.doc_id]
-        hits = [replace(h, rank=r) for r, h in enumerate(hits[: engine.spec.answer_pool], 1)]
+        hits = list(got.hits[: engine.spec.answer_pool])
+        if away:  # the rest ranked on, as if the article had never been there
+            rest = [h for h in got.hits if h.chunk.doc_id != q.doc_id]
+            hits = [replace(h, rank=r) for r, h in enumerate(rest[: engine.spec.answer_pool], 1)]
         pool = Pool(engine.table, titles, got.vector, hits, got.terms)
         out.append((q, cascade.read(query, pool)))
     return out
