@@ -1,8 +1,10 @@
 """In-process ``ask`` latency over the golden questions, after warm-up.
 
-Reports p50/p95/p99 of embed / search / compose / total, the share of time outside the
-model's forward pass, and the same with the query-embedding cache warm (repeated questions).
-Usage: python benchmarks/ask_latency.py [--rounds 5] [--threads N]
+Reports p50/p95/p99 of embed / search / score (the answer stage) / compose / total, the share
+of time outside the model's forward pass, and the same with the query-embedding cache warm
+(repeated questions).
+Usage: python benchmarks/ask_latency.py [--rounds 5] [--threads N] [--answer-model reader]
+(``--answer-model reader``: the cascade with the reader, written to ``ask_latency_reader.json``)
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ def forward_ms(engine: Engine, questions: list[str], rounds: int) -> list[float]
 
 
 def run(engine: Engine, questions: list[str], rounds: int) -> dict[str, list[float]]:
-    parts: dict[str, list[float]] = {"embed": [], "search": [], "compose": [], "total": []}
+    parts: dict[str, list[float]] = {
+        "embed": [],
+        "search": [],
+        "score": [],
+        "compose": [],
+        "total": [],
+    }
     for _ in range(rounds):
         for q in questions:
             t = engine.ask(q).timings_ms
@@ -46,6 +54,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="model threads (0: default)")
+    ap.add_argument("--answer-model", choices=("scorer", "reader"), default="scorer")
     args = ap.parse_args()
     index_dir = Path(tempfile.mkdtemp(prefix="sco-qa-bench-"))
     settings = load_settings(
@@ -53,6 +62,7 @@ def main() -> None:
         index_dir=index_dir,
         embed_cache_size=0,
         model_threads=args.threads,
+        answer_model=Path(args.answer_model),
     )
     engine = Engine.open(settings)
     questions = golden_questions()
@@ -67,6 +77,7 @@ def main() -> None:
         "questions": len(questions),
         "rounds": args.rounds,
         "model_threads": args.threads,
+        "answer_model": engine.answerer.version,
         "uncached": {k: stats_ms(v) for k, v in cold.items()},
         "forward_pass": stats_ms(fwd),
         "outside_forward_pass": stats_ms(non_model),
@@ -77,12 +88,16 @@ def main() -> None:
     line = (
         f"ask in process p50 {u['total']['p50']} ms / p95 {u['total']['p95']} ms / p99 "
         f"{u['total']['p99']} ms (embed p50 {u['embed']['p50']}, search "
-        f"{u['search']['p50']}, compose {u['compose']['p50']}); outside the question encode "
+        f"{u['search']['p50']}, answer scoring {u['score']['p50']}, compose "
+        f"{u['compose']['p50']}); outside the question encode "
         "(tokenise + forward + pool) "
         f"p50 {result['outside_forward_pass']['p50']} ms; repeated question p50 "
-        f"{c['total']['p50']} ms; model threads {args.threads or 'default'}"
+        f"{c['total']['p50']} ms; model threads {args.threads or 'default'}; answer model "
+        f"{result['answer_model']}"
     )
-    write_result("ask_latency" + (f"_t{args.threads}" if args.threads else ""), result, line)
+    name = "ask_latency" + (f"_t{args.threads}" if args.threads else "")
+    name += "_reader" if args.answer_model == "reader" else ""
+    write_result(name, result, line)
 
 
 if __name__ == "__main__":

@@ -246,6 +246,29 @@ def evaluation() -> str:
     return table(["metric", "measured"], rows)
 
 
+def golden_stages() -> str:
+    """README: the golden set answered by each answer stage (benchmarks/results/golden and
+    golden-reader, each written by ``sco-qa eval``)."""
+    from sco_qa.evaluation.squad import auc, refused_keeping
+
+    rows = []
+    for folder, name in (("golden", "answer scorer alone"), ("golden-reader", "with the reader")):
+        path = RESULTS / folder / "eval.json"
+        if not path.is_file():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        m, out = data["metrics"], data["outcomes"]
+        conf, answerable = [o["confidence"] for o in out], [o["answerable"] for o in out]
+        ans = [c for c, a in zip(conf, answerable, strict=True) if a]
+        una = [c for c, a in zip(conf, answerable, strict=True) if not a]
+        rows.append([f"{name} (`{data['scorer']}`)", m["accuracy"], m["unanswerable_refused"],
+                     m["answerable_refused"], refused_keeping(conf, answerable)[1],
+                     auc(ans, una)])  # fmt: skip
+    header = ["answer stage", "accuracy", "unanswerable refused", "answerable refused",
+              "unanswerable refused at 95 % answered", "AUC answerable vs not"]  # fmt: skip
+    return table(header, rows)
+
+
 def scorer_table() -> str:
     """README: every scorer variant, leave-one-article-out on the SQuAD articles."""
     data = load("scorer")
@@ -296,7 +319,6 @@ def reader_table() -> str:
             f"{m['answerable_auc']} / {m['ece']}",
             m["recall@5"],
             f"{m['phrase_f1']} / {m['phrase_shown']}" if m["phrase_shown"] else "—",
-            f"{m['latency_p50_ms']} / {m['latency_p99_ms']} ms",
         ]
 
     header = [
@@ -308,7 +330,6 @@ def reader_table() -> str:
         "AUC / ECE",
         "gold passage in first 5",
         "phrase F1 / shown",
-        "ask p50 / p99",
     ]
     first = data.get("baseline_removed_article")
     alone = f"{first['refused']} ({first['questions']})" if first else "—"
@@ -321,7 +342,22 @@ def reader_table() -> str:
         f"folds: 3 of 6 articles each "
         f"(the removed article: {gone['article']}).\n"
     )
-    return table(header, rows) + note
+    return table(header, rows) + note + _golden_latency()
+
+
+def _golden_latency() -> str:
+    """The in-process ask latency over the golden questions, each answer stage alone on the
+    host (``benchmarks/ask_latency.py``, with ``--answer-model reader``)."""
+    if not (RESULTS / "ask_latency_reader.json").is_file():
+        return ""
+    parts = []
+    for name, label in (("ask_latency", "the answer scorer"), ("ask_latency_reader", "the reader")):
+        total = load(name)["uncached"]["total"]
+        parts.append(f"{label} p50 {total['p50']} / p99 {total['p99']} ms")
+    return (
+        "In-process `ask` over the golden questions on 2 cores (`benchmarks/ask_latency.py`, "
+        f"nothing else running): {'; '.join(parts)}.\n"
+    )
 
 
 def reader_folds() -> str:
@@ -569,6 +605,7 @@ MAKERS: dict[str, Callable[[], str]] = {
     "scorer": scorer_table,
     "squad": squad_articles,
     "reader": reader_table,
+    "golden_stages": golden_stages,
     "reader_folds": reader_folds,
     "switch": switch_table,
     "candidates": candidates_table,

@@ -200,7 +200,8 @@ class Engine:
         t2 = time.perf_counter()
         timings = {
             "embed": ranked.timings["embed"],
-            "search": (t1 - t0) * 1e3 - ranked.timings["embed"],
+            "search": (t1 - t0) * 1e3 - ranked.timings["embed"] - ranked.timings["score"],
+            "score": ranked.timings["score"],
             "compose": (t2 - t1) * 1e3,
             "total": (t2 - t0) * 1e3,
         }
@@ -245,6 +246,8 @@ class Engine:
         got = self.retrieve(query, k)
         hits = got.hits[: self.spec.answer_pool]
         pool = Pool(self.table, Titles(self.index.documents), got.vector, hits, got.terms)
+        t0 = time.perf_counter()
         scoring = self.answerer.scorer.score(query, pool)
+        scored_ms = (time.perf_counter() - t0) * 1e3
         reranked = rerank(self.table, got.hits, scoring.ranked)
-        return _Ranked(query, reranked, scoring, {"embed": got.embed_ms})
+        return _Ranked(query, reranked, scoring, {"embed": got.embed_ms, "score": scored_ms})

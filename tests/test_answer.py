@@ -66,7 +66,7 @@ def test_chair_answer_is_one_concise_quote(ask) -> None:
     assert answer.citations[0].section == "Kazakhstan’s Chairmanship"
     assert answer.citations[0].paragraph == 10
     assert answer.citations[0].title.startswith("How Kazakhstan’s SCO Chairmanship")
-    assert set(answer.timings_ms) == {"embed", "search", "compose", "total"}
+    assert set(answer.timings_ms) == {"embed", "search", "score", "compose", "total"}
 
 
 @pytest.mark.parametrize(

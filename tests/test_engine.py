@@ -19,7 +19,7 @@ def test_ask_quotes_the_document_exactly(fake_engine: Engine) -> None:
     assert answer.answered and "$4.2 billion" in answer.answer
     assert_faithful(fake_engine, answer)
     assert answer.citations[0].doc_id == "tricky-notes"
-    assert set(answer.timings_ms) == {"embed", "search", "compose", "total"}
+    assert set(answer.timings_ms) == {"embed", "search", "score", "compose", "total"}
     assert answer.passages[0].rank == 1 and answer.passages[0].sentence > 0
 
 

@@ -275,7 +275,7 @@ def test_metrics_count_what_was_served(engine: Engine, tmp_path: Path) -> None:
     assert value("sco_qa_http_requests_total", route="/ask", method="POST", status="422") == 1
     not_found = {"route": "/documents/{doc_id:path}", "method": "GET", "status": "404"}
     assert value("sco_qa_http_requests_total", **not_found) == 1
-    for stage in ("embed", "search", "compose", "total"):
+    for stage in ("embed", "search", "score", "compose", "total"):
         assert value("sco_qa_ask_stage_seconds_count", stage=stage, **one) == 4, stage
         assert value("sco_qa_ask_stage_seconds_sum", stage=stage, **one) > 0
     info = next(k for k in got if k[0] == "sco_qa_index_info")

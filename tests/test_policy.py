@@ -27,6 +27,7 @@ from sco_qa.answer.query import make_query
 from sco_qa.answer.reader import Read, Titles, pair_text
 from sco_qa.chunking import chunk_document
 from sco_qa.records import Document
+from sco_qa.training.readers import FoldRows, _fit_raw, _without, calibration
 
 from .fakes import QuestionWordReader
 
@@ -107,7 +108,7 @@ def test_the_mix_ranks_by_both_stages_as_fitted() -> None:
 
 
 def test_the_policy_reads_its_signals_and_round_trips() -> None:
-    policy = LogisticPolicy(("a", "b"), (1.0, -2.0), 0.5, 0.3, 0.8, (1.0, 2.0), 0.5)
+    policy = LogisticPolicy(("a", "b"), (1.0, -2.0), 0.5, 0.3, 0.8, (1.0, 2.0), 0.5, (0.4, -0.1))
     scoring = Scoring([Scored(0, 0.9, False)], {"a": 1.0, "b": 0.25})
     assert policy.confidence(scoring) == pytest.approx(1 / (1 + math.exp(-1.0)))
     assert policy.confidence(Scoring([], {})) == 0.0
@@ -115,6 +116,33 @@ def test_the_policy_reads_its_signals_and_round_trips() -> None:
     assert again == policy
     assert policy.shows_phrase(0.5) and not policy.shows_phrase(0.01)  # sigmoid(log p + 2)
     assert not LogisticPolicy(("a",), (1.0,), 0.0, 0.0, 1.0).shows_phrase(0.99)
+
+
+def _fold(rng: np.random.Generator, which: int, n: int = 400) -> FoldRows:
+    """One fold of four signals: the first tells in every fold, the others in one each."""
+    x = rng.normal(size=(n, 4))
+    y = rng.random(n) < 1 / (1 + np.exp(-(1.5 * x[:, 0] + 3 * x[:, 1 + which])))
+    return FoldRows(x, tuple(bool(v) for v in y), (True,) * n, np.zeros((0, 4)))
+
+
+def _ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    return float(sum(abs(p[which == b].mean() - y[which == b].mean()) * (which == b).sum()
+                     for b in range(bins) if (which == b).any()) / len(p))  # fmt: skip
+
+
+def test_nested_calibration_tempers_log_odds_that_do_not_carry_to_other_folds() -> None:
+    rng = np.random.default_rng(0)
+    parts = [_fold(rng, i) for i in range(3)]  # what tells in one fold is noise in the others
+    slope, offset, conf = calibration(parts)
+    assert 0.1 < slope < 0.8
+    y = np.array([v for p in parts for v in p.y])
+    z = np.concatenate(
+        [p.x @ c + b for i, p in enumerate(parts) for c, b in [_fit_raw(_without(parts, i))]]
+    )
+    assert _ece(conf, y) < _ece(1 / (1 + np.exp(-z)), y) - 0.02
+    assert np.allclose(conf, 1 / (1 + np.exp(-(slope * z + offset))))
+    assert calibration(parts[:1])[:2] == (1.0, 0.0)  # one fold: nothing to nest
 
 
 DOC = Document(

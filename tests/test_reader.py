@@ -110,3 +110,11 @@ def test_every_golden_answer_cites_exact_slices(engine: Engine, answerer) -> Non
         starts = [(c.doc_id, c.start) for c in answer.citations]
         assert starts == sorted(starts, key=lambda s: (list(docs).index(s[0]), s[1]))
     assert phrases > 0  # the reader marks phrases on this corpus too
+
+
+def test_the_question_models_sleep_between_runs(reader, engine: Engine) -> None:
+    """The question encoder runs just before the reader on every question: spinning threads
+    of one would hold the cores the other needs (README "Evaluation", ask latency)."""
+    key = "session.intra_op.allow_spinning"
+    for session in (reader._open(), engine.embedder._session(True)):
+        assert session.get_session_options().get_session_config_entry(key) == "0"

@@ -68,9 +68,13 @@ def test_training_writes_a_reader_the_engine_answers_with(tiny_squad: Path, tmp_
     plan = Plan((tiny_squad,), tmp_path / "work", tmp_path / "results", out, TINY, TINY)
     summary = train_all(plan, FakeEmbedder(), progress=lambda m: None)
     assert {"pooled", "baseline", "folds", "removed_article", "policy"} <= set(summary)
+    asked = sum(int(f["questions"]) for f in summary["folds"].values())
+    assert summary["reads_reused"] >= 0.9 * asked  # the held-out figures read nothing twice
+    assert not any(k.startswith("latency_") for k in summary["pooled"])  # reused: not timed
     meta = json.loads((out / "reader.json").read_text())
     weights = out / "reader.safetensors"
     assert meta["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert len(meta["policy"]["calibration"]) == 2  # the nested Platt step, recorded
     prov = meta["provenance"]
     assert prov["seed"] == 0 and prov["data_sha256"] and "cpu" in prov["device"]
     assert prov["command"].startswith("make train") and prov["questions"] > 10

@@ -115,6 +115,7 @@ class LogisticPolicy:
     runner_up: float
     phrase: tuple[float, float] | None = None  # a, b: sigmoid(a·log p + b)
     phrase_threshold: float = 1.0
+    calibration: tuple[float, float] | None = None  # the Platt step folded into coef, intercept
 
     def confidence(self, scoring: Scoring) -> float:
         """sigmoid(coef · signals + intercept); 0 without candidates."""
@@ -152,6 +153,7 @@ class LogisticPolicy:
             "runner_up": self.runner_up,
             "phrase": list(self.phrase) if self.phrase else None,
             "phrase_threshold": self.phrase_threshold,
+            "calibration": list(self.calibration) if self.calibration else None,
         }
 
     @classmethod
@@ -166,7 +168,12 @@ class LogisticPolicy:
             float(data["runner_up"]),
             (float(phrase[0]), float(phrase[1])) if phrase else None,
             float(data.get("phrase_threshold", 1.0)),
+            _pair(data.get("calibration")),
         )
+
+
+def _pair(value: Any) -> tuple[float, float] | None:
+    return (float(value[0]), float(value[1])) if value else None
 
 
 def logit(p: float) -> float:

@@ -28,7 +28,7 @@ from .middleware import ASGIApp, Message, Receive, Scope, Send
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: ``ask`` stages take from under a millisecond (compose) to tens (embed, under load)
 STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-STAGES = ("embed", "search", "compose", "total")
+STAGES = ("embed", "search", "score", "compose", "total")
 #: methods counted by name; any other is "other", so no client can grow the label set
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -103,7 +103,8 @@ class Metrics:
         )
         self.stages = Histogram(
             "sco_qa_ask_stage_seconds",
-            "latency of answering a question, by stage: embed, search, compose, total",
+            "latency of answering a question, by stage: embed, search, score (the answer "
+            "stage), compose, total",
             ["stage", "collection"],
             buckets=STAGE_BUCKETS,
             registry=r,

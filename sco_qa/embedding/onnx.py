@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
-from .base import CachedEmbedder, model_path, no_telemetry, offline, quiet_root
+from .base import (
+    CachedEmbedder,
+    model_path,
+    no_telemetry,
+    offline,
+    per_question_options,
+    quiet_root,
+)
 from .batching import by_tokens
 from .workers import Workers
 
@@ -180,9 +187,12 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
             import onnxruntime as ort
 
             path = onnx_file(self._cache_dir, quantized)
-            opts = ort.SessionOptions()
-            if self._threads:
-                opts.intra_op_num_threads = self._threads
+            if quantized:  # the question encoder
+                opts = per_question_options(self._threads)
+            else:
+                opts = ort.SessionOptions()
+                if self._threads:
+                    opts.intra_op_num_threads = self._threads
             # ONNX Runtime would send usage events from native code: nothing leaves the machine
             ort.disable_telemetry_events()
             return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

@@ -35,10 +35,10 @@ from ..answer import (
 )
 from ..answer.cascade import READER_SIGNALS, Mix, Reading
 from ..answer.compose import phrase_slice
-from ..answer.pairs import LAYOUT, MAX_TOKENS
+from ..answer.pairs import LAYOUT, MAX_TOKENS, PairText
 from ..answer.policy import logit
 from ..answer.reader import FORMAT as READER_FORMAT
-from ..answer.reader import META_FILE, WEIGHTS_FILE, OnnxReader, Titles
+from ..answer.reader import META_FILE, WEIGHTS_FILE, OnnxReader, Read, Titles
 from ..answer.scorer import MODEL_FILE, ScorerModel
 from ..durable import replace_atomically
 from ..embedding import Embedder
@@ -175,9 +175,29 @@ def train_all(
     return finish(prep, plan, progress)
 
 
+class MemoReader(OnnxReader):
+    """The served reader that keeps what it read: a fold's questions are read once for the
+    policy's fit and asked again for the held-out figures, with the same pairs."""
+
+    def __init__(self, weights: Path, frozen: int, cache_dir: Path) -> None:
+        super().__init__(weights, frozen, cache_dir)
+        self._memo: dict[tuple[tuple[PairText, ...], tuple[int, ...]], list[Read]] = {}
+        self.hits = 0
+
+    def read(self, pairs: Sequence[PairText], positions: Sequence[int]) -> list[Read]:
+        """What the reader says of each candidate, read once per distinct set of pairs."""
+        key = (tuple(pairs), tuple(positions))
+        if key in self._memo:
+            self.hits += 1
+        else:
+            self._memo[key] = super().read(pairs, positions)
+        return self._memo[key]
+
+
 def cascade_of(first: ScorerModel, weights: Path, *, cache_dir: Path, name: str) -> Cascade:
-    """A cascade over trained reader weights (exported to ONNX int8 as served)."""
-    reader = OnnxReader(weights, FINAL.frozen_layers, cache_dir)
+    """A cascade over trained reader weights (exported to ONNX int8 as served), remembering
+    its reads."""
+    reader = MemoReader(weights, FINAL.frozen_layers, cache_dir)
     return Cascade(first, reader, {"trained": name}, reader.version)
 
 
@@ -246,14 +266,28 @@ def fit_logistic(x: np.ndarray, y: Sequence[bool]) -> tuple[tuple[float, ...], f
     return tuple(float(c) for c in lr.coef_[0]), float(lr.intercept_[0])
 
 
-def fit_policy(
-    engine: Engine,
-    outs: Sequence[tuple[SquadQuestion, Scoring]],
-    away: Sequence[tuple[SquadQuestion, Scoring]] = (),
-) -> LogisticPolicy:
-    """The answer policy, fitted on scorings of articles the readers did not see (``away``:
-    off-topic scorings, all negatives): runner-up ratio, calibrated confidence, the threshold
-    keeping 95 % of the answerable questions answered, the phrase's calibration."""
+Scorings = Sequence[tuple[SquadQuestion, Scoring]]
+
+
+@dataclass(frozen=True)
+class FoldRows:
+    """One fold's rows for the policy: the signals of its in-corpus scorings with whether
+    each answer holds (and whether the question is answerable), and the signals of its
+    off-topic scorings (all negatives)."""
+
+    x: np.ndarray
+    y: tuple[bool, ...]
+    answerable: tuple[bool, ...]
+    away: np.ndarray
+
+
+def _signals(scored: Sequence[Scoring]) -> np.ndarray:
+    rows = [[sc.signals[n] for n in READER_SIGNALS] for sc in scored]
+    return np.array(rows, dtype=float).reshape(-1, len(READER_SIGNALS))
+
+
+def _runner_up(engine: Engine, outs: Scorings) -> float:
+    """The runner-up share with the best accuracy whose median answer stays short."""
     best: tuple[float, float] = (-1.0, 1.0)
     answerable = [(q, sc) for q, sc in outs if q.answerable and sc.ranked]
     for r in RUNNER_UPS:
@@ -263,28 +297,80 @@ def fit_policy(
         )
         if statistics.median(len(t) for t in texts) <= MAX_MEDIAN_CHARS and acc > best[0]:
             best = (acc, r)
-    runner_up = best[1]
+    return best[1]
+
+
+def fold_rows(engine: Engine, outs: Scorings, away: Scorings, runner_up: float) -> FoldRows:
+    """A fold's scorings as the policy's rows."""
     rows = [(q, sc) for q, sc in outs if sc.ranked]
-    negatives = [sc for _, sc in away if sc.ranked]
-    x = np.array([[sc.signals[n] for n in READER_SIGNALS]
-                  for sc in [*(sc for _, sc in rows), *negatives]])  # fmt: skip
-    y = [
+    y = tuple(
         q.answerable and holds_answer(_answer_text(engine, sc.ranked, runner_up), q.answers)
         for q, sc in rows
-    ]
-    coef, intercept = fit_logistic(x, [*y, *(False for _ in negatives)])
-    policy = LogisticPolicy(READER_SIGNALS, coef, intercept, 0.0, runner_up)
-    conf = sorted(policy.confidence(sc) for q, sc in rows if q.answerable)
-    threshold = round(conf[int((1 - KEEP_ANSWERED) * len(conf))], 4) if conf else 0.0
+    )
+    return FoldRows(_signals([sc for _, sc in rows]), y, tuple(q.answerable for q, _ in rows),
+                    _signals([sc for _, sc in away if sc.ranked]))  # fmt: skip
+
+
+def _fit_raw(parts: Sequence[FoldRows]) -> tuple[np.ndarray, float]:
+    x = np.vstack([*(p.x for p in parts), *(p.away for p in parts)])
+    y = [*(v for p in parts for v in p.y), *(False for p in parts for _ in range(len(p.away)))]
+    coef, intercept = fit_logistic(x, y)
+    return np.array(coef), intercept
+
+
+def calibration(parts: Sequence[FoldRows]) -> tuple[float, float, np.ndarray]:
+    """Platt scaling of the policy's log-odds, nested: each fold's in-corpus log-odds from
+    the fit on the other folds, then (slope, offset) of a logistic regression of "holds" on
+    them, and the answerable questions' calibrated out-of-fold confidences. With one fold,
+    nothing to nest: (1, 0) and the in-sample confidences."""
+    if len(parts) < 2:
+        coef, intercept = _fit_raw(parts)
+        z = np.concatenate([p.x @ coef + intercept for p in parts])
+        return 1.0, 0.0, _answerable_confidences(parts, z, 1.0, 0.0)
+    z = np.concatenate(
+        [p.x @ c + b for i, p in enumerate(parts) for c, b in [_fit_raw(_without(parts, i))]]
+    )
+    (a,), b = fit_logistic(z.reshape(-1, 1), [v for p in parts for v in p.y])
+    return a, b, _answerable_confidences(parts, z, a, b)
+
+
+def _without(parts: Sequence[FoldRows], i: int) -> list[FoldRows]:
+    return [p for j, p in enumerate(parts) if j != i]
+
+
+def _answerable_confidences(
+    parts: Sequence[FoldRows], z: np.ndarray, a: float, b: float
+) -> np.ndarray:
+    mask = np.array([v for p in parts for v in p.answerable], dtype=bool)
+    return np.asarray(1.0 / (1.0 + np.exp(-(a * z[mask] + b))))
+
+
+def fit_policy(engine: Engine, folds: Sequence[tuple[Scorings, Scorings]]) -> LogisticPolicy:
+    """The answer policy, fitted on each fold's (in-corpus, off-topic) scorings of articles
+    its reader did not see, off-topic ones all negatives: runner-up ratio; the confidence, a
+    logistic regression over the signals Platt-scaled on out-of-fold log-odds (nested across
+    the folds) and folded into one; the threshold keeping 95 % of the answerable questions
+    answered by those out-of-fold confidences; the phrase's calibration."""
+    outs = [o for f in folds for o in f[0]]
+    runner_up = _runner_up(engine, outs)
+    parts = [fold_rows(engine, inside, away, runner_up) for inside, away in folds]
+    coef, intercept = _fit_raw(parts)
+    a, b, conf = calibration(parts)
+    conf = np.sort(conf)
+    threshold = round(float(conf[int((1 - KEEP_ANSWERED) * len(conf))]), 4) if len(conf) else 0.0
+    policy = LogisticPolicy(READER_SIGNALS, tuple(float(a * c) for c in coef),
+                            a * intercept + b, threshold, runner_up,
+                            calibration=(round(a, 6), round(b, 6)))  # fmt: skip
+    rows = [(q, sc) for q, sc in outs if sc.ranked]
+    held = [v for p in parts for v in p.y]
     phrases = [
         p
-        for (q, sc), held in zip(rows, y, strict=True)
-        if held and (p := _phrase_right(engine, q, sc.ranked[0])) is not None
+        for (q, sc), h in zip(rows, held, strict=True)
+        if h and (p := _phrase_right(engine, q, sc.ranked[0])) is not None
     ]
     px = np.log(np.maximum(np.array([[p] for p, _ in phrases]).reshape(-1, 1), 1e-9))
-    (a,), b = fit_logistic(px, [r for _, r in phrases])
-    phrase = (a, b)
-    return replace(policy, threshold=threshold, phrase=phrase, phrase_threshold=PHRASE_SHOWN)
+    (pa,), pb = fit_logistic(px, [r for _, r in phrases])
+    return replace(policy, phrase=(pa, pb), phrase_threshold=PHRASE_SHOWN)
 
 
 def evaluate_fold(engine: Engine, answerer: Answerer, questions: Sequence[SquadQuestion]) -> Report:
@@ -328,7 +414,8 @@ def _provenance(prep: Prepared, plan: Plan, started: float) -> dict[str, Any]:
         "folds": FOLDS,
         "policy": "the mix and the policy fitted on the fold readers' readings of articles "
         "they did not see (and, for the policy, of every second question asked with its article "
-        "left out, as negatives)",
+        "left out, as negatives); the policy's log-odds Platt-scaled on each fold's log-odds "
+        "from the fit on the other folds, its threshold from those out-of-fold confidences",
         "away": {"every": AWAY_EVERY, "depth": AWAY_DEPTH},
         "seed": SEED,
         "device": f"cpu ({os.cpu_count()} cores), torch {torch.__version__}",
@@ -365,6 +452,12 @@ def write_reader(
     return "reader-" + digest[:12]
 
 
+def untimed(metrics: dict[str, float]) -> dict[str, float]:
+    """Held-out figures without ask's times: the reader's reuse the fold readings, so
+    ``benchmarks/ask_latency.py --answer-model reader`` measures its latency instead."""
+    return {k: v for k, v in metrics.items() if not k.startswith("latency_")}
+
+
 def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Fold readers' readings → the mix and the policy of each fold (fitted on the other
     folds) → held-out figures; the shipped reader written with the mix and the policy
@@ -384,32 +477,37 @@ def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) 
     aways = {f: outputs(engine, cascades[f], by_fold[f][::AWAY_EVERY], away=True)
              for f in range(FOLDS)}  # fmt: skip
     progress("fold readings done")
-    summary: dict[str, Any] = {"folds": {}, "baseline_folds": {}, "mixes": {}}
+    summary: dict[str, Any] = {"folds": {}, "baseline_folds": {}, "mixes": {},
+                               "policies": {}}  # fmt: skip
     reports, baselines = [], []
     for f in range(FOLDS):
         others = [o for g in range(FOLDS) if g != f for o in reads[g]]
-        off = [o for g in range(FOLDS) if g != f for o in aways[g]]
         mix = fit_mix(engine, others)
-        policy = fit_policy(engine, scorings(others, mix), scorings(off, mix))
+        policy = fit_policy(engine, [(scorings(reads[g], mix), scorings(aways[g], mix))
+                                     for g in range(FOLDS) if g != f])  # fmt: skip
         cascade = replace(cascades[f], mix=mix)
         reports.append(evaluate_fold(engine, Answerer(cascade, policy), by_fold[f]))
         baselines.append(evaluate_fold(engine, lr_answerer(scorers[f]), by_fold[f]))
-        summary["folds"][f] = reports[-1].metrics
+        summary["folds"][f] = untimed(reports[-1].metrics)
         summary["baseline_folds"][f] = baselines[-1].metrics
         summary["mixes"][f] = mix.to_json()
+        summary["policies"][f] = policy.to_json()
         if f == 0:
             removed = removed_article(prep, Answerer(cascade, policy), work)
             removed_first = removed_article(prep, lr_answerer(scorers[f]), work)
         progress(f"fold {f}: accuracy {reports[-1].metrics['accuracy']}")
     report, baseline = pooled(reports, "reader, grouped folds"), pooled(baselines)
-    summary |= {"pooled": report.metrics, "baseline": baseline.metrics,
+    reused = sum(c.reader.hits for c in cascades.values() if isinstance(c.reader, MemoReader))
+    progress(f"held-out figures reused {reused} fold readings")
+    summary |= {"pooled": untimed(report.metrics), "baseline": baseline.metrics,
+                "reads_reused": reused,
                 "reliability": [list(r) for r in report.reliability],
                 "removed_article": removed,
                 "baseline_removed_article": removed_first}  # fmt: skip
     every = [o for f in range(FOLDS) for o in reads[f]]
     mix = fit_mix(engine, every)
-    off = [o for f in range(FOLDS) for o in aways[f]]
-    policy = fit_policy(engine, scorings(every, mix), scorings(off, mix))
+    policy = fit_policy(engine, [(scorings(reads[f], mix), scorings(aways[f], mix))
+                                 for f in range(FOLDS)])  # fmt: skip
     version = write_reader(work / "final" / "reader.safetensors", plan, policy=policy, mix=mix,
                            provenance=_provenance(prep, plan, started))  # fmt: skip
     summary |= {"reader_version": version, "policy": policy.to_json(), "mix": mix.to_json()}
