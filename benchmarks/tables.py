@@ -372,11 +372,12 @@ def reader_folds() -> str:
             m["first_sentence_holds"],
             m["unanswerable_refused_at_95"],
             m["answerable_auc"],
+            m["ece"],
         ]
         for fold, m in data["folds"].items()
     ]
     header = ["held-out fold", "questions", "accuracy", "scorer alone", "first sentence",
-              "near misses refused at 95 %", "AUC"]  # fmt: skip
+              "near misses refused at 95 %", "AUC", "ECE"]  # fmt: skip
     return table(header, rows)
 
 
