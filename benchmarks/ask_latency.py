@@ -36,11 +36,7 @@ def forward_ms(engine: Engine, questions: list[str], rounds: int) -> list[float]
 
 def run(engine: Engine, questions: list[str], rounds: int) -> dict[str, list[float]]:
     parts: dict[str, list[float]] = {
-        "embed": [],
-        "search": [],
-        "score": [],
-        "compose": [],
-        "total": [],
+        k: [] for k in ("embed", "search", "score", "compose", "total")
     }
     for _ in range(rounds):
         for q in questions:

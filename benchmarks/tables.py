@@ -249,7 +249,7 @@ def evaluation() -> str:
 def golden_stages() -> str:
     """README: the golden set answered by each answer stage (benchmarks/results/golden and
     golden-reader, each written by ``sco-qa eval``)."""
-    from sco_qa.evaluation.squad import auc, refused_keeping
+    from sco_qa.evaluation.squad import calibration_metrics
 
     rows = []
     for folder, name in (("golden", "answer scorer alone"), ("golden-reader", "with the reader")):
@@ -258,12 +258,11 @@ def golden_stages() -> str:
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
         m, out = data["metrics"], data["outcomes"]
-        conf, answerable = [o["confidence"] for o in out], [o["answerable"] for o in out]
-        ans = [c for c, a in zip(conf, answerable, strict=True) if a]
-        una = [c for c, a in zip(conf, answerable, strict=True) if not a]
+        c = calibration_metrics([o["confidence"] for o in out], [o["correct"] for o in out],
+                                [o["answerable"] for o in out])  # fmt: skip
         rows.append([f"{name} (`{data['scorer']}`)", m["accuracy"], m["unanswerable_refused"],
-                     m["answerable_refused"], refused_keeping(conf, answerable)[1],
-                     auc(ans, una)])  # fmt: skip
+                     m["answerable_refused"], c["unanswerable_refused_at_95"],
+                     c["answerable_auc"]])  # fmt: skip
     header = ["answer stage", "accuracy", "unanswerable refused", "answerable refused",
               "unanswerable refused at 95 % answered", "AUC answerable vs not"]  # fmt: skip
     return table(header, rows)

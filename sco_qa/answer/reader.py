@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embedding.base import model_path, no_telemetry, per_question_options, quiet_root
+from ..embedding.base import model_path, no_telemetry, quiet_root, session_options
 from ..errors import ModelError
 from ..records import Document
 from .features import SentenceTable, needs_antecedent, same_paragraph
@@ -185,7 +185,7 @@ class OnnxReader:
                 import onnxruntime as ort
 
                 ort.disable_telemetry_events()
-                opts = per_question_options(self._threads)
+                opts = session_options(self._threads, per_question=True)
                 self._session = ort.InferenceSession(
                     str(self.onnx_path()), opts, providers=["CPUExecutionProvider"]
                 )

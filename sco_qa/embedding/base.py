@@ -87,19 +87,21 @@ def no_telemetry() -> None:
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 
-def per_question_options(threads: int) -> Any:
-    """ONNX Runtime session options for a model run once a question (the question encoder,
-    the reader): its threads sleep between runs instead of spinning. Two sessions run one
-    after the other on each question, and the first one's spinning threads held both cores
-    while the second ran: with the reader, ``ask`` p50 89.7 → 53.1 ms on 2 cores, the
-    answer scorer alone unchanged, 4.0 / 4.1 ms (``benchmarks/ask_latency.py``)."""
+def session_options(threads: int, *, per_question: bool) -> Any:
+    """ONNX Runtime session options (``threads``: 0 = its default). A model run once a
+    question (the question encoder, the reader) has threads that sleep between runs instead
+    of spinning: two sessions run one after the other on each question, and the first one's
+    spinning threads held both cores while the second ran: with the reader, ``ask`` p50
+    89.7 → 53.1 ms on 2 cores, the answer scorer alone unchanged, 4.0 / 4.1 ms
+    (``benchmarks/ask_latency.py``)."""
     no_telemetry()
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     if threads:
         opts.intra_op_num_threads = threads
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if per_question:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return opts
 
 

@@ -25,8 +25,8 @@ from .base import (
     model_path,
     no_telemetry,
     offline,
-    per_question_options,
     quiet_root,
+    session_options,
 )
 from .batching import by_tokens
 from .workers import Workers
@@ -187,12 +187,7 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
             import onnxruntime as ort
 
             path = onnx_file(self._cache_dir, quantized)
-            if quantized:  # the question encoder
-                opts = per_question_options(self._threads)
-            else:
-                opts = ort.SessionOptions()
-                if self._threads:
-                    opts.intra_op_num_threads = self._threads
+            opts = session_options(self._threads, per_question=quantized)  # int8: questions
             # ONNX Runtime would send usage events from native code: nothing leaves the machine
             ort.disable_telemetry_events()
             return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

@@ -323,19 +323,18 @@ def calibration(parts: Sequence[FoldRows]) -> tuple[float, float, np.ndarray]:
     the fit on the other folds, then (slope, offset) of a logistic regression of "holds" on
     them, and the answerable questions' calibrated out-of-fold confidences. With one fold,
     nothing to nest: (1, 0) and the in-sample confidences."""
-    if len(parts) < 2:
-        coef, intercept = _fit_raw(parts)
-        z = np.concatenate([p.x @ coef + intercept for p in parts])
-        return 1.0, 0.0, _answerable_confidences(parts, z, 1.0, 0.0)
     z = np.concatenate(
         [p.x @ c + b for i, p in enumerate(parts) for c, b in [_fit_raw(_without(parts, i))]]
     )
+    if len(parts) < 2:
+        return 1.0, 0.0, _answerable_confidences(parts, z, 1.0, 0.0)
     (a,), b = fit_logistic(z.reshape(-1, 1), [v for p in parts for v in p.y])
     return a, b, _answerable_confidences(parts, z, a, b)
 
 
 def _without(parts: Sequence[FoldRows], i: int) -> list[FoldRows]:
-    return [p for j, p in enumerate(parts) if j != i]
+    """The folds but the ``i``-th (all of them when there is only one)."""
+    return [p for j, p in enumerate(parts) if j != i] or list(parts)
 
 
 def _answerable_confidences(
