@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import numpy as np
 import pytest
 
 from sco_qa.answer import Cascade, LogisticPolicy, Pool, Scored, Scoring, compose, load_scorer
-from sco_qa.answer.cascade import READER_SIGNALS, Mix, Reading, reader_signals
+from sco_qa.answer.cascade import (
+    POOL_SIGNALS,
+    READER_SIGNALS,
+    Mix,
+    Reading,
+    pool_signals,
+    reader_signals,
+)
 from sco_qa.answer.features import SentenceTable
 from sco_qa.answer.pairs import (
     MAX_TOKENS,
@@ -198,8 +205,19 @@ def test_the_cascade_reorders_the_proposals_by_the_reader() -> None:
     pool = Pool(table, Titles({"eaeu": DOC}), np.eye(1, 8, dtype=np.float32)[0], hits, [])
     scoring = cascade.score(query, pool)
     assert table.sentences[scoring.ranked[0].pos].text.startswith("Its commission")
-    assert set(scoring.signals) == set(READER_SIGNALS)
+    assert set(scoring.signals) == set(READER_SIGNALS) | set(POOL_SIGNALS)
+    assert scoring.signals["dense_1"] == 0.5 and scoring.signals["dense_spread"] == 0.0
     assert scoring.ranked[0].phrase == (0, 3, 0.9)
+
+
+def test_pool_signals_say_how_near_the_corpus_comes_to_the_question() -> None:
+    table = _table()
+    hit = table_hit(table)
+    hits = [replace(hit, dense=d, rank=r) for r, d in enumerate((0.7, 0.5, 0.3), 1)]
+    pool = Pool(table, Titles({"eaeu": DOC}), np.zeros(8, dtype=np.float32), hits, [])
+    got = pool_signals(pool)
+    assert got["dense_1"] == 0.7 and got["dense_spread"] == pytest.approx(0.2)
+    assert pool_signals(replace(pool, hits=[])) == {"dense_1": 0.0, "dense_spread": 0.0}
 
 
 def table_hit(table: SentenceTable):

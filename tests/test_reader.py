@@ -92,6 +92,15 @@ def test_the_phrase_stands_inside_the_sentence(reader) -> None:
     assert "2015" in UNION[1][a:b]
 
 
+def test_a_sentence_reads_the_same_whatever_is_read_beside_it(reader) -> None:
+    """Each pair runs on its own: int8 activations are scaled per run, so in one padded
+    batch a sentence's logits moved with the other candidates."""
+    pairs = [PairText("When did the EAEU come into force?", TITLE, "", s) for s in UNION]
+    among = reader.read(pairs, list(range(len(UNION))))
+    assert reader.read(pairs[1:2], [1]) == among[1:2]
+    assert reader.read(pairs[2:], [2, 3]) == among[2:]
+
+
 def test_every_golden_answer_cites_exact_slices(engine: Engine, answerer) -> None:
     engine = replace(engine, answerer=answerer)
     docs = engine.index.documents

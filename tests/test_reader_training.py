@@ -65,7 +65,8 @@ def test_a_stopped_run_resumes_to_the_same_model(
 def test_training_writes_a_reader_the_engine_answers_with(tiny_squad: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    plan = Plan((tiny_squad,), tmp_path / "work", tmp_path / "results", out, TINY, TINY)
+    plan = Plan((tiny_squad,), tmp_path / "work", tmp_path / "results", out, TINY, TINY,
+                candidates=4)  # fmt: skip
     summary = train_all(plan, FakeEmbedder(), progress=lambda m: None)
     assert {"pooled", "baseline", "folds", "removed_article", "policy"} <= set(summary)
     asked = sum(int(f["questions"]) for f in summary["folds"].values())
@@ -80,8 +81,13 @@ def test_training_writes_a_reader_the_engine_answers_with(tiny_squad: Path, tmp_
     assert prov["command"].startswith("make train") and prov["questions"] > 10
     assert weights.stat().st_size < 25 * 2**20  # only the trained layers, in half precision
     assert (tmp_path / "results" / "reader.json").is_file()
+    again = train_all(plan, FakeEmbedder(), progress=lambda m: None)  # the policy refitted
+    assert summary["reads_new"] > 0 and again["reads_new"] == 0  # from the saved reads
+    assert again["pooled"] == summary["pooled"] and again["policy"] == summary["policy"]
     answerer = load_answerer(out / "reader.json", tmp_path / "cache")
     assert isinstance(answerer.scorer, Cascade)
+    assert answerer.scorer.candidates == meta["candidates"] == 4  # trained in groups of 6
+    assert prov["train_candidates"] == 6 and prov["candidates"] == 4
     corpus = tmp_path / "work" / "data" / "corpus"
     settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "work" / "data" / "index",
                              abstain_threshold=0.0)  # fmt: skip

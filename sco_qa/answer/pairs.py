@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-#: tokens in one pair (measured on the MiniLM body, int8, 2 cores: 6 pairs of 80 tokens fit
-#: the answer stage's latency budget; README "the reader")
+#: tokens in one pair (measured on the MiniLM body, int8, 2 cores: 4 pairs of up to 80
+#: tokens, each run alone, take p50 24 ms; README "The reader")
 MAX_TOKENS = 80
 #: the question's share of the budget, in tokens
 QUESTION_TOKENS = 24

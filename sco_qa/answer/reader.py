@@ -19,6 +19,7 @@ import shutil
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -156,9 +157,10 @@ class OnnxReader:
         self._digest = digest or artifact_hash(weights)  # the 21 MB file is hashed once
         self._frozen = frozen
         self._cache_dir = cache_dir
-        self._threads = threads
+        self._workers = threads or os.cpu_count() or 1
         self._lock = threading.Lock()
         self._session: Any = None
+        self._runs = ThreadPoolExecutor(self._workers, thread_name_prefix="reader")  # lazy
         self.version = "reader-" + self._digest[:12]
 
     def onnx_path(self) -> Path:
@@ -185,7 +187,7 @@ class OnnxReader:
                 import onnxruntime as ort
 
                 ort.disable_telemetry_events()
-                opts = session_options(self._threads, per_question=True)
+                opts = session_options(1, per_question=True)
                 self._session = ort.InferenceSession(
                     str(self.onnx_path()), opts, providers=["CPUExecutionProvider"]
                 )
@@ -201,8 +203,18 @@ class OnnxReader:
         return tuple(np.asarray(o, dtype=np.float32) for o in out)
 
     def read(self, pairs: Sequence[PairText], positions: Sequence[int]) -> list[Read]:
-        """What the reader says of each candidate."""
-        return reads(self, encode_pairs(tokenizer(), pairs), positions)
+        """What the reader says of each candidate. Each pair is a run of its own on one
+        core, the runs spread over the cores (``threads``; 0: all): int8 activations are
+        scaled per run, so in one padded batch a sentence's answer logit moved with the
+        other candidates (by 0.16 on average, 4 candidates against 6, on held-out SQuAD
+        questions), and 4 pairs take p50 24 ms this way against 35 ms as one batch on two
+        threads (README "The reader")."""
+        inputs = encode_pairs(tokenizer(), pairs)
+        self._open()
+        runs = self._runs.map(
+            lambda i: reads(self, [inputs[i]], [positions[i]]), range(len(inputs))
+        )
+        return [r for got in runs for r in got]
 
 
 def read_meta(path: Path = META_FILE) -> dict[str, Any]:

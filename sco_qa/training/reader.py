@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from ..answer.cascade import READ_CANDIDATES
 from ..answer.pairs import LAYOUT, PairInput, batch_arrays, encode_pairs, token_span
 from ..answer.reader import pair_text, tokenizer
 from ..answer.reader_net import FROZEN_LAYERS, build_net, save_weights
@@ -42,8 +41,9 @@ from ..evaluation.squad import SquadQuestion
 from ..records import Sentence
 
 log = logging.getLogger(__name__)
-#: sentences the reader reads per question: as many in training as in serving
-CANDIDATES = READ_CANDIDATES
+#: sentences in one question's training group (the softmax over them and the null); the
+#: cascade may read fewer at serving time (``READ_CANDIDATES``): each pair is read on its own
+CANDIDATES = 6
 SEED = 0
 CHECKPOINT_EVERY = 50
 

@@ -16,7 +16,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from ..answer import (
     lr_answerer,
     make_query,
 )
-from ..answer.cascade import READER_SIGNALS, Mix, Reading
+from ..answer.cascade import POLICY_SIGNALS, READ_CANDIDATES, Mix, Reading
 from ..answer.compose import phrase_slice
 from ..answer.pairs import LAYOUT, MAX_TOKENS, PairText
 from ..answer.policy import logit
@@ -89,6 +89,8 @@ PHRASE_F1 = 0.5
 #: a phrase is shown when its calibrated probability of being right is at least this: more
 #: likely right than wrong (none is better than a wrong one)
 PHRASE_SHOWN = 0.5
+#: the fold readers' reads are saved after this many questions that read something new
+SAVE_EVERY = 1000
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class Plan:
     out: Path = WEIGHTS_FILE.parent  # where the shipped reader is written
     final: Schedule = FINAL
     fold: Schedule = FOLD
+    candidates: int = READ_CANDIDATES  # sentences the cascade reads a question
 
 
 def train_all(
@@ -176,29 +179,54 @@ def train_all(
 
 
 class MemoReader(OnnxReader):
-    """The served reader that keeps what it read: a fold's questions are read once for the
-    policy's fit and asked again for the held-out figures, with the same pairs."""
+    """The served reader that keeps what it read, pair by pair, in a file of the work folder
+    named by its weights' hash: a fold's questions are read once for the policy's fit and
+    asked again for the held-out figures, and a run started again (after a stop, or to refit
+    the policy, or with fewer candidates) reads nothing it read before: the reader reads
+    each pair on its own, so a pair's values do not depend on the others read with it."""
 
     def __init__(self, weights: Path, frozen: int, cache_dir: Path) -> None:
         super().__init__(weights, frozen, cache_dir)
-        self._memo: dict[tuple[tuple[PairText, ...], tuple[int, ...]], list[Read]] = {}
-        self.hits = 0
+        self.file = cache_dir / f"{self.version}.{MAX_TOKENS}.pairs.json"
+        self._memo: dict[PairText, tuple[float, float, tuple[int, int], float]] = {}
+        if self.file.is_file():
+            for *text, answer, null, a, b, p in json.loads(self.file.read_text("utf-8")):
+                self._memo[PairText(*text)] = (answer, null, (a, b), p)
+        self.hits = 0  # questions whose every pair was read before
+        self.fresh = 0  # questions that read a new pair
+        self._unsaved = 0
 
     def read(self, pairs: Sequence[PairText], positions: Sequence[int]) -> list[Read]:
-        """What the reader says of each candidate, read once per distinct set of pairs."""
-        key = (tuple(pairs), tuple(positions))
-        if key in self._memo:
-            self.hits += 1
+        """What the reader says of each candidate, each pair read once."""
+        todo = [i for i, p in enumerate(pairs) if p not in self._memo]
+        if todo:
+            got = super().read([pairs[i] for i in todo], [positions[i] for i in todo])
+            for i, r in zip(todo, got, strict=True):
+                self._memo[pairs[i]] = (r.answer, r.null, r.phrase, r.phrase_p)
+            self.fresh += 1
+            self._unsaved += 1
+            if self._unsaved >= SAVE_EVERY:
+                self.save()
         else:
-            self._memo[key] = super().read(pairs, positions)
-        return self._memo[key]
+            self.hits += 1
+        return [Read(pos, *self._memo[p]) for p, pos in zip(pairs, positions, strict=True)]
+
+    def save(self) -> None:
+        """Write what was read so far (atomically)."""
+        if self._unsaved:
+            rows = [[*astuple(t), *v[:2], *v[2], v[3]] for t, v in self._memo.items()]
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(self.file, json.dumps(rows).encode())
+            self._unsaved = 0
 
 
-def cascade_of(first: ScorerModel, weights: Path, *, cache_dir: Path, name: str) -> Cascade:
-    """A cascade over trained reader weights (exported to ONNX int8 as served), remembering
-    its reads."""
+def cascade_of(
+    first: ScorerModel, weights: Path, *, cache_dir: Path, name: str, candidates: int
+) -> Cascade:
+    """A cascade over trained reader weights (exported to ONNX int8 as served) reading
+    ``candidates`` sentences a question, remembering its reads."""
     reader = MemoReader(weights, FINAL.frozen_layers, cache_dir)
-    return Cascade(first, reader, {"trained": name}, reader.version)
+    return Cascade(first, reader, {"trained": name}, reader.version, candidates)
 
 
 def outputs(
@@ -282,8 +310,8 @@ class FoldRows:
 
 
 def _signals(scored: Sequence[Scoring]) -> np.ndarray:
-    rows = [[sc.signals[n] for n in READER_SIGNALS] for sc in scored]
-    return np.array(rows, dtype=float).reshape(-1, len(READER_SIGNALS))
+    rows = [[sc.signals[n] for n in POLICY_SIGNALS] for sc in scored]
+    return np.array(rows, dtype=float).reshape(-1, len(POLICY_SIGNALS))
 
 
 def _runner_up(engine: Engine, outs: Scorings) -> float:
@@ -357,7 +385,7 @@ def fit_policy(engine: Engine, folds: Sequence[tuple[Scorings, Scorings]]) -> Lo
     a, b, conf = calibration(parts)
     conf = np.sort(conf)
     threshold = round(float(conf[int((1 - KEEP_ANSWERED) * len(conf))]), 4) if len(conf) else 0.0
-    policy = LogisticPolicy(READER_SIGNALS, tuple(float(a * c) for c in coef),
+    policy = LogisticPolicy(POLICY_SIGNALS, tuple(float(a * c) for c in coef),
                             a * intercept + b, threshold, runner_up,
                             calibration=(round(a, 6), round(b, 6)))  # fmt: skip
     rows = [(q, sc) for q, sc in outs if sc.ranked]
@@ -405,7 +433,8 @@ def _provenance(prep: Prepared, plan: Plan, started: float) -> dict[str, Any]:
         "questions": len(prep.squad.questions),
         "embedder": MODEL_NAME,
         "pool": prep.engine.spec.answer_pool,
-        "candidates": CANDIDATES,
+        "candidates": plan.candidates,
+        "train_candidates": CANDIDATES,
         "max_tokens": MAX_TOKENS,
         "layout": LAYOUT,
         "schedule": asdict(plan.final),
@@ -438,7 +467,7 @@ def write_reader(
         "weights": WEIGHTS_FILE.name,
         "weights_sha256": digest,
         "frozen_layers": FINAL.frozen_layers,
-        "candidates": CANDIDATES,
+        "candidates": plan.candidates,
         "max_tokens": MAX_TOKENS,
         "layout": LAYOUT,
         "first_stage": MODEL_FILE.name,
@@ -449,6 +478,12 @@ def write_reader(
     }
     replace_atomically(plan.out / META_FILE.name, (json.dumps(meta, indent=1) + "\n").encode())
     return "reader-" + digest[:12]
+
+
+def _save(cascades: dict[int, Cascade]) -> None:
+    for c in cascades.values():
+        if isinstance(c.reader, MemoReader):
+            c.reader.save()
 
 
 def untimed(metrics: dict[str, float]) -> dict[str, float]:
@@ -469,12 +504,13 @@ def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) 
     scorers = {f: fold_scorer(prep, f) for f in range(FOLDS)}
     cascades = {
         f: cascade_of(scorers[f], work / f"fold-{f}" / "reader.safetensors", cache_dir=cache,
-                      name=f"fold-{f}")
+                      name=f"fold-{f}", candidates=plan.candidates)
         for f in range(FOLDS)
     }  # fmt: skip
     reads = {f: outputs(engine, cascades[f], by_fold[f]) for f in range(FOLDS)}
     aways = {f: outputs(engine, cascades[f], by_fold[f][::AWAY_EVERY], away=True)
              for f in range(FOLDS)}  # fmt: skip
+    _save(cascades)
     progress("fold readings done")
     summary: dict[str, Any] = {"folds": {}, "baseline_folds": {}, "mixes": {},
                                "policies": {}}  # fmt: skip
@@ -496,10 +532,12 @@ def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) 
             removed_first = removed_article(prep, lr_answerer(scorers[f]), work)
         progress(f"fold {f}: accuracy {reports[-1].metrics['accuracy']}")
     report, baseline = pooled(reports, "reader, grouped folds"), pooled(baselines)
-    reused = sum(c.reader.hits for c in cascades.values() if isinstance(c.reader, MemoReader))
+    memos = [c.reader for c in cascades.values() if isinstance(c.reader, MemoReader)]
+    reused, fresh = sum(m.hits for m in memos), sum(m.fresh for m in memos)
+    _save(cascades)
     progress(f"held-out figures reused {reused} fold readings")
     summary |= {"pooled": untimed(report.metrics), "baseline": baseline.metrics,
-                "reads_reused": reused,
+                "reads_reused": reused, "reads_new": fresh,
                 "reliability": [list(r) for r in report.reliability],
                 "removed_article": removed,
                 "baseline_removed_article": removed_first}  # fmt: skip
