@@ -109,9 +109,24 @@ def test_the_mix_ranks_by_both_stages_as_fitted() -> None:
     z = 0.5 * -1.0 + math.log(0.9 / 0.1) - 0.2
     assert both.ranked[0].score == pytest.approx(1 / (1 + math.exp(-z)))
     assert both.signals["mixed_1"] == pytest.approx(z) and both.signals["first_1"] == 2.2
-    assert Mix.from_json(both_json := Mix(0.5, 1.0, -0.2).to_json()) == Mix(0.5, 1.0, -0.2)
-    assert both_json == {"reader": 0.5, "first": 1.0, "intercept": -0.2}
+    mix = Mix(0.5, 1.0, -0.2, null=-0.3, phrase=0.4)
+    assert Mix.from_json(mix.to_json()) == mix
+    assert Mix.from_json({"reader": 0.5, "first": 1.0, "intercept": -0.2}) == Mix(0.5, 1.0, -0.2)
     assert Mix.from_json(None) == Mix()
+
+
+def test_the_mix_weighs_the_pairs_own_null_vote_and_phrase() -> None:
+    first = Scoring([Scored(0, 0.5, False), Scored(1, 0.5, False)], {"top": 0.0})
+    reads = [Read(0, 1.0, 3.0, (0, 2), 0.9), Read(1, 0.9, -3.0, (0, 3), 0.1)]
+    reading = Reading(first, first.ranked, reads)
+    assert [s.pos for s in reading.scoring(Mix()).ranked] == [0, 1]
+    assert [s.pos for s in reading.scoring(Mix(null=-0.1)).ranked] == [1, 0]  # 0 votes "none"
+    assert [s.pos for s in reading.scoring(Mix(phrase=0.1)).ranked] == [0, 1]
+    z = 1.0 - 0.1 * 3.0 + 0.1 * math.log(0.9)
+    assert reading.scoring(Mix(null=-0.1, phrase=0.1)).signals["answer_1"] == 1.0
+    assert reading.scoring(Mix(null=-0.1, phrase=0.1)).signals["mixed_1"] == pytest.approx(
+        max(z, 0.9 + 0.3 + 0.1 * math.log(0.1))
+    )
 
 
 def test_the_policy_reads_its_signals_and_round_trips() -> None:

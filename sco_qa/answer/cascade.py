@@ -42,36 +42,48 @@ READ_CANDIDATES = 4
 READER_SIGNALS = ("answer_1", "answer_2", "null", "p_null", "first_1", "mixed_1", "mixed_2")
 POOL_SIGNALS = ("dense_1", "dense_spread")
 #: what the reader's policy reads: with the retrieval's signals, on held-out folds (the same
-#: readings), near misses refused at 95 % answered 13.6 % → 16.9 %, a removed article's
-#: questions refused 86.5 % → 96.6 %, ECE 0.067 → 0.041 (README "The reader")
+#: readings, six candidates), near misses refused at 95 % answered 14.0 % → 16.9 %, a removed
+#: article's questions refused 86.5 % → 96.6 %, ECE 0.065 → 0.041 (README "The reader")
 POLICY_SIGNALS = (*READER_SIGNALS, *POOL_SIGNALS)
 
 
 @dataclass(frozen=True)
 class Mix:
-    """How the cascade ranks a candidate: log-odds ``reader · answer logit + first · the
-    answer scorer's log-odds + intercept``, a logistic regression fitted on fold readers'
-    scorings of articles they did not see (``sco-qa train-reader``). The default is the
-    reader alone."""
+    """How the cascade ranks a candidate: log-odds ``reader · answer logit + null · the
+    pair's own "no answer" logit + phrase · log P(its best phrase) + first · the answer
+    scorer's log-odds + intercept``, a logistic regression fitted on fold readers' scorings
+    of articles they did not see (``sco-qa train-reader``). The default is the reader alone.
+    """
 
     reader: float = 1.0
     first: float = 0.0
     intercept: float = 0.0
+    null: float = 0.0
+    phrase: float = 0.0
 
-    def logit(self, answer: float, first_probability: float) -> float:
+    def logit(self, read: Read, first_probability: float) -> float:
         """The candidate's log-odds of holding the answer."""
-        return self.reader * answer + self.first * logit(first_probability) + self.intercept
+        return (
+            self.reader * read.answer
+            + self.null * read.null
+            + self.phrase * math.log(max(read.phrase_p, 1e-9))
+            + self.first * logit(first_probability)
+            + self.intercept
+        )
 
     def to_json(self) -> dict[str, float]:
         """The mix as plain JSON data."""
-        return {"reader": self.reader, "first": self.first, "intercept": self.intercept}
+        return {"reader": self.reader, "first": self.first, "intercept": self.intercept,
+                "null": self.null, "phrase": self.phrase}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Mix:
-        """Read what ``to_json`` wrote (the default when absent)."""
+        """Read what ``to_json`` wrote (the default when absent; a mix written before the
+        null and phrase weights has them at 0)."""
         if not data:
             return cls()
-        return cls(float(data["reader"]), float(data["first"]), float(data["intercept"]))
+        return cls(float(data["reader"]), float(data["first"]), float(data["intercept"]),
+                   float(data.get("null", 0.0)), float(data.get("phrase", 0.0)))  # fmt: skip
 
 
 def reader_signals(
@@ -118,7 +130,7 @@ class Reading:
         """The candidates best first by the mixed probability, with the policy's signals."""
         if not self.top:
             return self.first
-        mixed = [mix.logit(r.answer, s.score) for s, r in zip(self.top, self.reads, strict=True)]
+        mixed = [mix.logit(r, s.score) for s, r in zip(self.top, self.reads, strict=True)]
         ranked = [
             Scored(s.pos, sigmoid(m), s.with_antecedent, (*r.phrase, r.phrase_p))
             for s, r, m in zip(self.top, self.reads, mixed, strict=True)
