@@ -35,7 +35,8 @@ from .scorer import MODEL_FILE, ScorerModel, load_scorer
 
 #: sentences the reader reads per question, each a pair of at most 80 tokens (held-out
 #: folds, the same fold readers, each pair read alone: 6 / 4 / 3 candidates gave accuracy
-#: 0.827 / 0.825 / 0.823 for a reader's cost about in proportion; README "The reader")
+#: 0.827 / 0.825 / 0.823; the reader's CPU time is about in proportion, its latency in
+#: rounds of one pair a core: on 2 cores three take as long as four; README "The reader")
 READ_CANDIDATES = 4
 #: the reader's own question-level signals (``reader_signals``) and the retrieval's
 #: (``pool_signals``)
