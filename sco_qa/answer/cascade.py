@@ -62,13 +62,21 @@ class Mix:
     null: float = 0.0
     phrase: float = 0.0
 
+    @staticmethod
+    def inputs(read: Read, first_probability: float) -> tuple[float, float, float, float]:
+        """What the mix weighs of a candidate: (answer logit, the scorer's log-odds, "no
+        answer" logit, log P(best phrase)), the order ``fit_mix`` fits them in."""
+        phrase = math.log(max(read.phrase_p, 1e-9))
+        return read.answer, logit(first_probability), read.null, phrase
+
     def logit(self, read: Read, first_probability: float) -> float:
         """The candidate's log-odds of holding the answer."""
+        answer, first, null, phrase = self.inputs(read, first_probability)
         return (
-            self.reader * read.answer
-            + self.null * read.null
-            + self.phrase * math.log(max(read.phrase_p, 1e-9))
-            + self.first * logit(first_probability)
+            self.reader * answer
+            + self.null * null
+            + self.phrase * phrase
+            + self.first * first
             + self.intercept
         )
 

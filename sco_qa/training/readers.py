@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import statistics
 import time
@@ -37,7 +36,6 @@ from ..answer import (
 from ..answer.cascade import POLICY_SIGNALS, READ_CANDIDATES, Mix, Reading
 from ..answer.compose import phrase_slice
 from ..answer.pairs import LAYOUT, MAX_TOKENS, PairText
-from ..answer.policy import logit
 from ..answer.reader import FORMAT as READER_FORMAT
 from ..answer.reader import META_FILE, WEIGHTS_FILE, OnnxReader, Read, Titles
 from ..answer.scorer import MODEL_FILE, ScorerModel
@@ -260,7 +258,7 @@ def fit_mix(engine: Engine, readings: Sequence[tuple[SquadQuestion, Reading]]) -
     x, y = [], []
     for q, reading in readings:
         for s, r in zip(reading.top, reading.reads, strict=True):
-            x.append([r.answer, logit(s.score), r.null, math.log(max(r.phrase_p, 1e-9))])
+            x.append(Mix.inputs(r, s.score))
             y.append(holds(q, sents[s.pos]))
     (a, b, n, p), c = fit_logistic(np.array(x), y)
     return Mix(round(a, 6), round(b, 6), round(c, 6), round(n, 6), round(p, 6))
@@ -484,10 +482,13 @@ def write_reader(
     return "reader-" + digest[:12]
 
 
+def _memos(cascades: dict[int, Cascade]) -> list[MemoReader]:
+    return [c.reader for c in cascades.values() if isinstance(c.reader, MemoReader)]
+
+
 def _save(cascades: dict[int, Cascade]) -> None:
-    for c in cascades.values():
-        if isinstance(c.reader, MemoReader):
-            c.reader.save()
+    for memo in _memos(cascades):
+        memo.save()
 
 
 def untimed(metrics: dict[str, float]) -> dict[str, float]:
@@ -536,7 +537,7 @@ def finish(prep: Prepared, plan: Plan, progress: Callable[[str], None] = print) 
             removed_first = removed_article(prep, lr_answerer(scorers[f]), work)
         progress(f"fold {f}: accuracy {reports[-1].metrics['accuracy']}")
     report, baseline = pooled(reports, "reader, grouped folds"), pooled(baselines)
-    memos = [c.reader for c in cascades.values() if isinstance(c.reader, MemoReader)]
+    memos = _memos(cascades)
     reused, fresh = sum(m.hits for m in memos), sum(m.fresh for m in memos)
     _save(cascades)
     progress(f"held-out figures reused {reused} fold readings")
