@@ -35,12 +35,25 @@ def stats_ms(values: list[float]) -> dict[str, float]:
     }
 
 
+def cpu_reference_ms(rounds: int = 5) -> float:
+    """The median time of a fixed single-thread workload (pure Python arithmetic): the
+    host's speed varies between runs, so each result says how fast its host was (lower is
+    faster)."""
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        sum(i * i % 7 for i in range(300_000))
+        times.append((time.perf_counter() - t0) * 1e3)
+    return round(statistics.median(times), 2)
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpu_reference_ms": cpu_reference_ms(),
     }
 
 

@@ -10,7 +10,7 @@ shared with `sco-qa train-reader`'s, in the work folder's parent)
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from common import ROOT, write_result
 
 from sco_qa.answer.pairs import batch_arrays
 from sco_qa.answer.reader_net import load_weights
+from sco_qa.answer.scorer import ScorerModel
 from sco_qa.training.reader import Group, make_groups, train_reader
-from sco_qa.training.readers import FOLD, fold_scorer, prepare, ranked
+from sco_qa.training.readers import FOLD, Prepared, fold_scorer, prepare, ranked
 
 DATA = [
     ROOT / "benchmarks" / "data" / n for n in ("squad2-dev-part.json", "squad2-train-part.json")
@@ -41,17 +42,35 @@ def first_choice(weights: Path, frozen: int, groups: list[Group]) -> float:
     return right / len(groups)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--work", type=Path, default=ROOT / ".train" / "layers")
-    args = ap.parse_args()
-    prep = prepare(DATA, args.work.parent / "data")  # the index `sco-qa train-reader` keeps
+@dataclass(frozen=True)
+class FoldZero:
+    """Fold 0 as its reader sees it: the training groups of the other twelve articles, and
+    the answerable held-out questions' candidates (the fold scorer's best, nothing put in)."""
+
+    prep: Prepared
+    scorer: ScorerModel
+    groups: list[Group]
+    held: list[Group]
+
+
+def fold_zero(work: Path) -> FoldZero:
+    """Fold 0's groups, on the articles' index `sco-qa train-reader` keeps in ``work``."""
+    prep = prepare(DATA, work / "data")
     scorer = fold_scorer(prep, 0)
     train = [g for g in prep.rows if prep.folds[g.question.doc_id] != 0]
     test = [g for g in prep.rows if prep.folds[g.question.doc_id] == 0]
     groups = make_groups(prep.engine, ranked(prep.engine, train, scorer), inject=True)
     held = [g for g in make_groups(prep.engine, ranked(prep.engine, test, scorer), inject=False)
             if g.question.answerable]  # fmt: skip
+    return FoldZero(prep, scorer, groups, held)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--work", type=Path, default=ROOT / ".train" / "layers")
+    args = ap.parse_args()
+    fold = fold_zero(args.work.parent)
+    prep, groups, held = fold.prep, fold.groups, fold.held
     result: dict[str, Any] = {
         "held_out_questions": len(held),
         "scorer_first": round(sum(g.labels[0] for g in held) / len(held), 4),

@@ -109,8 +109,10 @@ def performance() -> str:
         ],
     ]
     note = (
-        "\nThe host's speed varies between runs (even hours apart): compare figures of one "
-        "run, not across runs.\n"
+        "\nThe host's speed varies between runs (even hours apart, by a factor of two or "
+        "more): compare figures of one run, not across runs. Result files written since "
+        "2026-12-07 record their host's `cpu_reference_ms` (a fixed single-thread workload's "
+        "time: lower is faster).\n"
     )
     return table(["measurement", "result", "run"], rows) + note
 
@@ -351,8 +353,10 @@ def _golden_latency() -> str:
         return ""
     parts = []
     for name, label in (("ask_latency", "the answer scorer"), ("ask_latency_reader", "the reader")):
-        total = load(name)["uncached"]["total"]
-        parts.append(f"{label} p50 {total['p50']} / p99 {total['p99']} ms")
+        data = load(name)
+        total, ref = data["uncached"]["total"], data["machine"].get("cpu_reference_ms")
+        host = f", host reference {ref} ms" if ref else ""
+        parts.append(f"{label} p50 {total['p50']} / p99 {total['p99']} ms ({_when(name)}{host})")
     return (
         "In-process `ask` over the golden questions on 2 cores (`benchmarks/ask_latency.py`, "
         f"nothing else running): {'; '.join(parts)}.\n"
@@ -451,6 +455,57 @@ def candidates_table() -> str:
         "extra time per question",
     ]
     return table(header, rows)
+
+
+def epochs_table() -> str:
+    """README: fold 0's reader by how long it was trained (benchmarks/reader_epochs.py)."""
+    data = load("reader_epochs")
+    n = data["served_candidates"]
+    rows = [
+        [
+            f"{r['epochs']:g}" + ("" if r["epochs"] == r["schedule_epochs"] else
+                                  f" (of a {r['schedule_epochs']:g}-epoch run)"),
+            r.get("precision", "float32"),
+            r["reader_first"]["served"],
+            r["reader_first"]["all"],
+            f"{r['train_minutes']} min" if r["epochs"] == r["schedule_epochs"] else "",
+        ]
+        for r in data["runs"]
+    ]  # fmt: skip
+    header = ["epochs", "forward pass", f"reader's first of the scorer's best {n}",
+              "of its best 6", "training"]  # fmt: skip
+    note = (
+        f"\n{data['held_out_questions']} answerable held-out questions; the answer scorer's own "
+        f"first holds the answer for {data['scorer_first']}, one of its best {n} for "
+        f"{data['in_served']}, one of its best 6 for {data['in_candidates']} "
+        f"(run {_when('reader_epochs')}).\n"
+    )
+    return table(header, rows) + note
+
+
+def pool_table() -> str:
+    """README: the answer scorer by how many passages it reads (benchmarks/answer_pool.py)."""
+    data = load("answer_pool")
+    rows = [
+        [
+            pool,
+            f"{m['recall@1']} / {m['recall@3']} / {m['recall@5']}",
+            m["accuracy"],
+            m["first_sentence_holds"],
+            m["unanswerable_refused_at_95"],
+            m["answerable_auc"],
+        ]
+        for pool, m in data["pools"].items()
+    ]
+    header = [
+        "passages read",
+        "gold passage in first 1 / 3 / 5",
+        "accuracy",
+        "first sentence holds",
+        "near misses refused at 95 %",
+        "AUC",
+    ]
+    return table(header, rows) + f"\n(run {_when('answer_pool')})\n"
 
 
 def build_line() -> str:
@@ -609,6 +664,8 @@ MAKERS: dict[str, Callable[[], str]] = {
     "reader_folds": reader_folds,
     "switch": switch_table,
     "candidates": candidates_table,
+    "epochs": epochs_table,
+    "pool": pool_table,
     "health": health_line,
     "build": build_line,
     "incremental": incremental_table,

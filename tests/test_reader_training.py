@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from .conftest import ROOT
 from .fakes import FakeEmbedder, QuestionWordReader
 
 pytestmark = pytest.mark.slow
-TINY = Schedule(epochs=0.02)
+TINY = Schedule(epochs=0.02, bf16=True)  # the shipped precision
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +44,9 @@ def test_a_stopped_run_resumes_to_the_same_model(
     prep = prepare((tiny_squad,), tmp_path / "data", FakeEmbedder())
     groups = make_groups(prep.engine, ranked(prep.engine, prep.rows, load_scorer()), inject=True)
     assert any(any(g.labels) for g in groups) and any(not any(g.labels) for g in groups)
-    schedule = Schedule(epochs=0.06)
+    schedule = Schedule(epochs=0.06, bf16=True)
     whole = train_reader(groups, tmp_path / "whole", schedule=schedule, key={"k": 1},
-                         progress=lambda m: None)  # fmt: skip
+                         progress=lambda m: None, keep=(1,))  # fmt: skip
 
     def stop_after_first(message: str) -> None:
         if "step 1/" in message:
@@ -53,13 +54,25 @@ def test_a_stopped_run_resumes_to_the_same_model(
 
     with pytest.raises(KeyboardInterrupt):
         train_reader(groups, tmp_path / "resumed", schedule=schedule, key={"k": 1},
-                     progress=stop_after_first)  # fmt: skip
+                     progress=stop_after_first, keep=(1,))  # fmt: skip
     state = json.loads((tmp_path / "resumed" / "checkpoint.json").read_text())
     assert state["step"] == 1
     resumed = train_reader(groups, tmp_path / "resumed", schedule=schedule, key={"k": 1},
                            progress=lambda m: None)  # fmt: skip
+    spent = json.loads((tmp_path / "resumed" / "done.json").read_text())["seconds"]
+    assert 0 < spent < 600  # its training time, over both sessions
     a, b = load_file(str(whole)), load_file(str(resumed))
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+    # the weights after step 1 are kept (a learning curve from one run), the same either way
+    early = load_file(str(whole.with_name("reader.step-1.safetensors")))
+    again = load_file(str(resumed.with_name("reader.step-1.safetensors")))
+    assert all((early[k] == again[k]).all() for k in early)
+    assert any((early[k] != a[k]).any() for k in a)
+    # bf16 runs the forward pass in bfloat16: the same run in float32 learns other weights
+    wide = train_reader(groups, tmp_path / "float32", schedule=replace(schedule, bf16=False),
+                        key={"k": 1}, progress=lambda m: None)  # fmt: skip
+    f32 = load_file(str(wide))
+    assert any((f32[k] != a[k]).any() for k in a)
 
 
 def test_training_writes_a_reader_the_engine_answers_with(tiny_squad: Path, tmp_path: Path) -> None:

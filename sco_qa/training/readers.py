@@ -54,7 +54,16 @@ from ..evaluation.squad import (
     load_squads,
     token_f1,
 )
-from .reader import CANDIDATES, SEED, Schedule, holds, make_groups, pair_count, train_reader
+from .reader import (
+    CANDIDATES,
+    SEED,
+    Schedule,
+    cpu_bf16,
+    holds,
+    make_groups,
+    pair_count,
+    train_reader,
+)
 from .scorer import (
     MAX_MEDIAN_CHARS,
     RUNNER_UPS,
@@ -129,7 +138,10 @@ def fold_scorer(prep: Prepared, fold: int) -> ScorerModel:
     return train_scorer(prep.engine, train_rows, products=False, provenance={})
 
 
-def _key(prep: Prepared, scorer: ScorerModel, fold: int | None) -> dict[str, object]:
+def run_key(prep: Prepared, scorer: ScorerModel, fold: int | None) -> dict[str, object]:
+    """What a reader's training depends on besides its schedule (its checkpoints and its
+    ``done.json`` are kept only for the same): the data, the fold, the candidates' scorer,
+    their count, the pool and the pair layout."""
     digest = hashlib.sha256(json.dumps(scorer.to_json(), sort_keys=True).encode()).hexdigest()
     return {
         "data_sha256": prep.squad.sha256,
@@ -166,14 +178,14 @@ def train_all(
     groups = make_groups(prep.engine, ranked(prep.engine, prep.rows, shipped), inject=True)
     progress(f"final: {len(groups)} groups, {pair_count(groups)} pairs")
     train_reader(groups, plan.work / "final", schedule=plan.final,
-                 key=_key(prep, shipped, None), progress=progress)  # fmt: skip
+                 key=run_key(prep, shipped, None), progress=progress)  # fmt: skip
     for fold in range(FOLDS):
         scorer = fold_scorer(prep, fold)
         rows = [g for g in prep.rows if prep.folds[g.question.doc_id] != fold]
         groups = make_groups(prep.engine, ranked(prep.engine, rows, scorer), inject=True)
         progress(f"fold {fold}: {len(groups)} groups, {pair_count(groups)} pairs")
         train_reader(groups, plan.work / f"fold-{fold}", schedule=plan.fold,
-                     key=_key(prep, scorer, fold), progress=progress)  # fmt: skip
+                     key=run_key(prep, scorer, fold), progress=progress)  # fmt: skip
     return finish(prep, plan, progress)
 
 
@@ -448,7 +460,8 @@ def _provenance(prep: Prepared, plan: Plan, started: float) -> dict[str, Any]:
         "from the fit on the other folds, its threshold from those out-of-fold confidences",
         "away": {"every": AWAY_EVERY, "depth": AWAY_DEPTH},
         "seed": SEED,
-        "device": f"cpu ({os.cpu_count()} cores), torch {torch.__version__}",
+        "device": f"cpu ({os.cpu_count()} cores{', AVX-512 BF16' if cpu_bf16() else ''}), "
+        f"torch {torch.__version__}",
         "command": COMMAND,
         "policy_seconds": round(time.perf_counter() - started, 1),
     }
