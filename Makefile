@@ -38,7 +38,7 @@ eval: install
 	$(VENV)/sco-qa eval --report reports/
 
 # the learned parts, trained on benchmarks/data (fixed seed): the answer scorer (held-out
-# figures in benchmarks/results/scorer.json and squad/), then the reader over it (90 to 100
+# figures in benchmarks/results/scorer.json and squad/), then the reader over it (about 70
 # minutes on 2 cores, resumable: run again after a stop; figures in reader.json and reader/),
 # then the golden set as a pure test (with each answer stage)
 train: install

@@ -67,16 +67,7 @@ def _ranked(reader, question: str) -> tuple[list[int], list]:
     [
         ("When did the EAEU come into force?", 1),
         ("Which body handles the routine daily administration of the bloc?", 2),
-        pytest.param(
-            "Which countries joined after the founding?",
-            3,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a known miss of the six-layer reader: 'founded ... by three countries' "
-                "outranks 'Armenia and Kyrgyzstan joined'; the cascade's mix still ranks by the "
-                "answer scorer mostly",
-            ),
-        ),
+        ("Which countries joined after the founding?", 3),
         ("Where was the founding treaty signed?", 0),
     ],
 )
