@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,8 @@ import numpy as np
 from common import ROOT, write_result
 from reader_layers import fold_zero
 
-from sco_qa.answer.reader import OnnxReader, reads
+from sco_qa.answer.cascade import READ_CANDIDATES
+from sco_qa.answer.reader import OnnxReader
 from sco_qa.training.reader import Group, Schedule, total_steps, train_reader
 from sco_qa.training.readers import run_key
 
@@ -31,11 +31,7 @@ def first_choice(weights: Path, held: list[Group], cache: Path, served: int) -> 
     """Share of answerable questions whose best-read candidate holds the answer, among the
     scorer's first ``served`` candidates and among all of them."""
     reader = OnnxReader(weights, 0, cache)
-    with ThreadPoolExecutor(2) as pool:
-        logits = [
-            [r.answer for got in pool.map(lambda i: reads(reader, [i], [0]), g.inputs) for r in got]
-            for g in held
-        ]
+    logits = [[r.answer for r in reader.read_inputs(g.inputs, g.positions)] for g in held]
     out = {}
     for name, n in (("served", served), ("all", len(held[0].inputs))):
         right = sum(g.labels[int(np.argmax(a[:n]))] for g, a in zip(held, logits, strict=True))
@@ -44,8 +40,6 @@ def first_choice(weights: Path, held: list[Group], cache: Path, served: int) -> 
 
 
 def main() -> None:
-    from sco_qa.answer.cascade import READ_CANDIDATES
-
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--work", type=Path, default=ROOT / ".train")
     args = ap.parse_args()

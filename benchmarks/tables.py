@@ -465,7 +465,7 @@ def epochs_table() -> str:
         [
             f"{r['epochs']:g}" + ("" if r["epochs"] == r["schedule_epochs"] else
                                   f" (of a {r['schedule_epochs']:g}-epoch run)"),
-            r.get("precision", "float32"),
+            r["precision"],
             r["reader_first"]["served"],
             r["reader_first"]["all"],
             f"{r['train_minutes']} min" if r["epochs"] == r["schedule_epochs"] else "",

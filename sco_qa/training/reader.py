@@ -257,18 +257,19 @@ def _save_checkpoint(folder: Path, net: Any, opt: Any, *, state: dict[str, Any])
     replace_atomically(folder / "checkpoint.json", json.dumps(state).encode())
 
 
-def _load_checkpoint(folder: Path, net: Any, opt: Any, *, key: dict[str, Any]) -> int:
-    """The step to go on from (0 without a matching checkpoint)."""
+def _load_checkpoint(folder: Path, net: Any, opt: Any, *, key: dict[str, Any]) -> tuple[int, float]:
+    """The step to go on from and the seconds trained so far (0, 0 without a matching
+    checkpoint)."""
     import torch
     from safetensors.torch import load_file
 
     meta = folder / "checkpoint.json"
     if not meta.is_file():
-        return 0
+        return 0, 0.0
     state = json.loads(meta.read_text())
     if state.get("key") != key:
         log.warning("the checkpoint in %s is for other data or settings: starting over", folder)
-        return 0
+        return 0, 0.0
     tensors = load_file(str(folder / "checkpoint.safetensors"))
     params = dict(net.named_parameters())
     with torch.no_grad():
@@ -284,7 +285,7 @@ def _load_checkpoint(folder: Path, net: Any, opt: Any, *, key: dict[str, Any]) -
                     "exp_avg": tensors[f"m.{n}"].clone(),
                     "exp_avg_sq": tensors[f"v.{n}"].clone(),
                 }
-    return int(state["step"])
+    return int(state["step"]), float(state.get("seconds", 0.0))
 
 
 def cpu_bf16() -> bool:
@@ -325,11 +326,8 @@ def train_reader(
     net = build_net(schedule.frozen_layers).train()
     opt = _optimiser(net, schedule)
     total = total_steps(groups, schedule)
-    step = _load_checkpoint(folder, net, opt, key=full_key)
+    step, before = _load_checkpoint(folder, net, opt, key=full_key)
     started, first = time.perf_counter(), step
-    before = (
-        json.loads((folder / "checkpoint.json").read_text()).get("seconds", 0.0) if step else 0.0
-    )
     bases = [g["lr"] for g in opt.param_groups]
     while step < total:
         torch.manual_seed(schedule.seed * 1_000_003 + step)
