@@ -249,5 +249,5 @@ class Engine:
         t0 = time.perf_counter()
         scoring = self.answerer.scorer.score(query, pool)
         scored_ms = (time.perf_counter() - t0) * 1e3
-        reranked = rerank(self.table, got.hits, scoring.ranked)
+        reranked = rerank(self.table, got.hits, scoring)
         return _Ranked(query, reranked, scoring, {"embed": got.embed_ms, "score": scored_ms})

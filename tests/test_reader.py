@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sco_qa.answer import Cascade, load_answerer
+from sco_qa.answer.cascade import reader_version
 from sco_qa.answer.pairs import PairText
 from sco_qa.answer.reader import META_FILE, WEIGHTS_FILE
 from sco_qa.config import load_settings
@@ -52,6 +53,16 @@ def test_the_shipped_reader_is_the_artifact_its_description_records() -> None:
     assert prov["questions"] == 7716 and len(prov["articles"]) == 18
     assert prov["seed"] == 0 and "cpu" in prov["device"] and prov["data_sha256"]
     assert meta["policy"]["names"] and 0 < meta["policy"]["threshold"] < 1
+
+
+def test_the_readers_version_names_its_weights_and_its_fitted_numbers(answerer) -> None:
+    meta = json.loads(META_FILE.read_text())
+    assert answerer.version == reader_version(meta)
+    assert answerer.version != "reader-" + meta["weights_sha256"][:12]
+    assert reader_version(meta | {"provenance": {}}) == answerer.version
+    policy = meta["policy"] | {"intercept": meta["policy"]["intercept"] + 0.1}
+    assert reader_version(meta | {"policy": policy}) != answerer.version
+    assert reader_version(meta | {"mix": meta["mix"] | {"first": 0.0}}) != answerer.version
 
 
 def _ranked(reader, question: str) -> tuple[list[int], list]:

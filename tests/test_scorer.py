@@ -11,6 +11,7 @@ import pytest
 
 from sco_qa.answer import (
     ScorerModel,
+    Scoring,
     SentenceTable,
     compose,
     feature_names,
@@ -164,10 +165,25 @@ def test_calibration_is_monotone_in_the_best_probability() -> None:
 def test_rerank_puts_the_best_sentence_first(world) -> None:
     _, table, hits, _ = world
     ranked = _ranked(world, "How large was the budget in euros?")
-    reranked = rerank(table, hits, ranked)
+    reranked = rerank(table, hits, Scoring(ranked))
     assert "budget" in reranked[0].chunk.text
     assert [h.rank for h in reranked] == list(range(1, len(hits) + 1))
     assert reranked[0].sentence >= reranked[-1].sentence
+
+
+def test_passages_the_last_stage_did_not_score_follow_the_first_stages_order(world) -> None:
+    _, table, hits, _ = world
+    first = {h.chunk.chunk_id: table.chunk_sentences[h.chunk.chunk_id][0] for h in hits}
+    ids = [h.chunk.chunk_id for h in hits][:2]
+    proposed = [Scored(first[ids[1]], 0.9, False), Scored(first[ids[0]], 0.1, False)]
+
+    def order(scoring: Scoring) -> list[str]:
+        return [h.chunk.chunk_id for h in rerank(table, hits[:2], scoring)]
+
+    assert order(Scoring([])) == ids  # nothing scored: fused order
+    assert order(Scoring([], {}, proposed)) == ids[::-1]  # the first stage's order
+    # what the last stage scored comes before what only the first stage scored
+    assert order(Scoring([Scored(first[ids[0]], 0.2, False)], {}, proposed)) == ids
 
 
 def test_the_trained_scorer_is_the_one_training_recorded() -> None:

@@ -8,6 +8,7 @@ picks the implementation by the format named in the model file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -151,7 +152,7 @@ class Reading:
             first=self.first.signals["top"],
             mixed=mixed,
         )
-        return Scoring(ranked, signals | dict(self.pool))
+        return Scoring(ranked, signals | dict(self.pool), self.first.ranked)
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,15 @@ def default_model_file() -> Path:
     return MODEL_FILE
 
 
+def reader_version(meta: Mapping[str, Any]) -> str:
+    """The id of a reader description (``reader.json``): a hash of everything in it that
+    decides an answer (the weights' hash, the first stage's version, the mix, the policy, the
+    candidates, the layout), not of its provenance; a refitted policy is a new version."""
+    decides = {k: v for k, v in meta.items() if k != "provenance"}
+    digest = hashlib.sha256(json.dumps(decides, sort_keys=True).encode()).hexdigest()
+    return "reader-" + digest[:12]
+
+
 def load_cascade(
     meta: Mapping[str, Any], folder: Path, *, cache_dir: Path, threads: int
 ) -> Answerer:
@@ -244,7 +254,7 @@ def load_cascade(
     reader = OnnxReader(
         weights, int(meta["frozen_layers"]), cache_dir, threads=threads, digest=digest
     )
-    cascade = Cascade(first, reader, dict(meta["provenance"]), reader.version,
+    cascade = Cascade(first, reader, dict(meta["provenance"]), reader_version(meta),
                       int(meta["candidates"]), Mix.from_json(meta.get("mix")),
                       int(meta["layout"]))  # fmt: skip
     return Answerer(cascade, LogisticPolicy.from_json(meta["policy"]))

@@ -122,15 +122,21 @@ def in_document_order(
     return sorted(runs, key=lambda r: (order.get(sents[r[0]].doc_id, 0), sents[r[0]].start))
 
 
-def rerank(table: SentenceTable, hits: Sequence[Hit], ranked: Sequence[Scored]) -> list[Hit]:
-    """Passages ordered by their best sentence's score, then by fused rank, renumbered: the
-    passage that holds the answer comes first."""
-    by_pos = {s.pos: s.score for s in ranked}
+def rerank(table: SentenceTable, hits: Sequence[Hit], scoring: Scoring) -> list[Hit]:
+    """Passages ordered by their best sentence's score, then (those none of whose sentences
+    the last stage scored) by the first stage's, then by fused rank, renumbered: the passage
+    that holds the answer comes first."""
     sents = table.chunk_sentences
-    best = [max([by_pos.get(p, 0.0) for p in sents[h.chunk.chunk_id]], default=0.0) for h in hits]
-    order = sorted(range(len(hits)), key=lambda i: (-best[i], hits[i].rank))
+
+    def best(ranked: Sequence[Scored]) -> list[float]:
+        by_pos = {s.pos: s.score for s in ranked}
+        return [max([by_pos.get(p, 0.0) for p in sents[h.chunk.chunk_id]], default=0.0)
+                for h in hits]  # fmt: skip
+
+    last, first = best(scoring.ranked), best(scoring.proposed)
+    order = sorted(range(len(hits)), key=lambda i: (-last[i], -first[i], hits[i].rank))
     return [
-        Hit(hits[i].chunk, hits[i].score, hits[i].dense, hits[i].lexical, r, round(best[i], 6))
+        Hit(hits[i].chunk, hits[i].score, hits[i].dense, hits[i].lexical, r, round(last[i], 6))
         for r, i in enumerate(order, start=1)
     ]
 

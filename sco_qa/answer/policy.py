@@ -47,10 +47,13 @@ class Pool:
 
 @dataclass(frozen=True)
 class Scoring:
-    """Candidates best first, and the question-level signals a policy reads."""
+    """Candidates best first, and the question-level signals a policy reads; when ``ranked``
+    holds only what a later stage re-scored, ``proposed`` is the first stage's ranking of the
+    whole pool (passages none of whose sentences were re-scored are ordered by it)."""
 
     ranked: list[Scored]
     signals: Mapping[str, float] = field(default_factory=dict)
+    proposed: list[Scored] = field(default_factory=list)
 
 
 class SentenceScorer(Protocol):
