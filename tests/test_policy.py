@@ -28,6 +28,7 @@ from sco_qa.answer.pairs import (
     best_span,
     build_pair,
     char_span,
+    span_gap,
     token_span,
 )
 from sco_qa.answer.query import make_query
@@ -87,6 +88,19 @@ def test_best_span_is_the_likeliest_ordered_pair_inside_the_sentence() -> None:
     assert feed["input_ids"].shape == (2, 8) and feed["attention_mask"][1].sum() == 8
 
 
+def test_span_gap_is_the_best_phrase_inside_the_sentence_over_the_null_phrase() -> None:
+    pair = PairInput((101, 1, 102, 5, 6, 7, 8, 102), (0,) * 3 + (1,) * 5, 3,
+                     ((0, 3), (4, 8), (9, 12), (13, 20)))  # fmt: skip
+    start = np.array([1.0, 9.0, 9.0, 0.0, 3.0, 0.0, 0.0, 9.0])  # [CLS] at 0: the null phrase
+    end = np.array([0.5, 9.0, 9.0, 0.0, 0.0, 0.0, 4.0, 9.0])
+    assert span_gap(pair, start, end) == pytest.approx(3.0 + 4.0 - 1.5)
+    # an end before its start, or further than max_tokens, is no phrase
+    backwards = np.array([0.0, 0, 0, 0.0, 0.0, 0.0, 8.0, 0])
+    late_end = np.array([0.0, 0, 0, 8.0, 0.0, 0.0, 0.0, 0])
+    assert span_gap(pair, backwards, late_end) == pytest.approx(8.0)  # 6 → 6 or 3 → 3, not 6 → 3
+    assert span_gap(pair, late_end, backwards, max_tokens=2) == pytest.approx(8.0)
+
+
 def test_reader_signals() -> None:
     got = reader_signals([2.0, -1.0, 0.5], [0.0, 1.0, -1.0], first=-0.3, mixed=[0.1, 0.7])
     assert set(got) == set(READER_SIGNALS)
@@ -95,6 +109,8 @@ def test_reader_signals() -> None:
     p_null = 1 / (1 + math.exp(2) + math.exp(-1) + math.exp(0.5))
     assert got["p_null"] == pytest.approx(math.log(p_null / (1 - p_null)))
     assert reader_signals([1.0], [0.0], first=0.0, mixed=[1.0])["answer_2"] == -10.0
+    spans = reader_signals([2.0, -1.0], [0.0, 1.0], first=0.0, mixed=[0.1, 0.7], spans=[3.0, -2.0])
+    assert spans["span_1"] == -2.0 and spans["span_max"] == 3.0  # the best mixed candidate's
 
 
 def test_the_mix_ranks_by_both_stages_as_fitted() -> None:
@@ -109,7 +125,7 @@ def test_the_mix_ranks_by_both_stages_as_fitted() -> None:
     z = 0.5 * -1.0 + math.log(0.9 / 0.1) - 0.2
     assert both.ranked[0].score == pytest.approx(1 / (1 + math.exp(-z)))
     assert both.signals["mixed_1"] == pytest.approx(z) and both.signals["first_1"] == 2.2
-    mix = Mix(0.5, 1.0, -0.2, null=-0.3, phrase=0.4)
+    mix = Mix(0.5, 1.0, -0.2, null=-0.3, phrase=0.4, span=0.2)
     assert Mix.from_json(mix.to_json()) == mix
     assert Mix.from_json({"reader": 0.5, "first": 1.0, "intercept": -0.2}) == Mix(0.5, 1.0, -0.2)
     assert Mix.from_json(None) == Mix()
@@ -127,6 +143,16 @@ def test_the_mix_weighs_the_pairs_own_null_vote_and_phrase() -> None:
     assert reading.scoring(Mix(null=-0.1, phrase=0.1)).signals["mixed_1"] == pytest.approx(
         max(z, 0.9 + 0.3 + 0.1 * math.log(0.1))
     )
+
+
+def test_the_mix_weighs_the_phrase_over_the_null_phrase() -> None:
+    first = Scoring([Scored(0, 0.5, False), Scored(1, 0.5, False)], {"top": 0.0})
+    reads = [Read(0, 1.0, 0.0, (0, 2), 0.5, -4.0), Read(1, 0.9, 0.0, (0, 3), 0.5, 2.0)]
+    reading = Reading(first, first.ranked, reads)
+    assert [s.pos for s in reading.scoring(Mix()).ranked] == [0, 1]
+    spanned = reading.scoring(Mix(span=0.1))
+    assert [s.pos for s in spanned.ranked] == [1, 0]  # 0's best phrase loses to its null
+    assert spanned.signals["span_1"] == 2.0 and spanned.signals["span_max"] == 2.0
 
 
 def test_the_policy_reads_its_signals_and_round_trips() -> None:

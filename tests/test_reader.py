@@ -31,6 +31,14 @@ UNION = [
     "Armenia and Kyrgyzstan joined the union later that year.",
 ]
 
+#: questions about UNION, each with the sentence that answers it
+HAND_WRITTEN = [
+    ("When did the EAEU come into force?", 1),
+    ("Which body handles the routine daily administration of the bloc?", 2),
+    ("Which countries joined after the founding?", 3),
+    ("Where was the founding treaty signed?", 0),
+]
+
 
 @pytest.fixture(scope="module")
 def answerer():
@@ -53,6 +61,7 @@ def test_the_shipped_reader_is_the_artifact_its_description_records() -> None:
     assert prov["questions"] == 7716 and len(prov["articles"]) == 18
     assert prov["seed"] == 0 and "cpu" in prov["device"] and prov["data_sha256"]
     assert meta["policy"]["names"] and 0 < meta["policy"]["threshold"] < 1
+    assert prov["schedule"]["null_span"] and {"span_1", "span_max"} <= set(meta["policy"]["names"])
 
 
 def test_the_readers_version_names_its_weights_and_its_fitted_numbers(answerer) -> None:
@@ -73,18 +82,21 @@ def _ranked(reader, question: str) -> tuple[list[int], list]:
     return [r.pos for r in sorted(reads, key=lambda r: -r.answer)], reads
 
 
-@pytest.mark.parametrize(
-    ("question", "best"),
-    [
-        ("When did the EAEU come into force?", 1),
-        ("Which body handles the routine daily administration of the bloc?", 2),
-        ("Which countries joined after the founding?", 3),
-        ("Where was the founding treaty signed?", 0),
-    ],
-)
+@pytest.mark.parametrize(("question", "best"), HAND_WRITTEN)
 def test_the_reader_ranks_hand_written_pairs(reader, question: str, best: int) -> None:
     order, _ = _ranked(reader, question)
     assert order[0] == best, (question, order)
+
+
+@pytest.mark.parametrize(("question", "best"), HAND_WRITTEN)
+def test_the_phrase_outscores_the_null_phrase_in_the_sentence_that_answers(
+    reader, question: str, best: int
+) -> None:
+    _, reads = _ranked(reader, question)
+    gaps = [r.span for r in reads]
+    assert max(range(len(gaps)), key=lambda i: gaps[i]) == best, (question, gaps)
+    # in the sentences that do not answer, the null phrase wins
+    assert all(g < 0 for i, g in enumerate(gaps) if i != best), (question, gaps)
 
 
 def test_the_phrase_stands_inside_the_sentence(reader) -> None:

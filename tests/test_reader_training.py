@@ -23,7 +23,7 @@ from .conftest import ROOT
 from .fakes import FakeEmbedder, QuestionWordReader
 
 pytestmark = pytest.mark.slow
-TINY = Schedule(epochs=0.02, bf16=True)  # the shipped precision
+TINY = Schedule(epochs=0.02, bf16=True, null_span=True)  # the shipped precision and heads
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +131,25 @@ def test_off_topic_readings_leave_the_questions_own_article_out(
     assert sum(own) > len(own) / 2  # the question's article is usually read in the corpus
     for q, r in away:
         assert r.top and all(sents[s.pos].doc_id != q.doc_id for s in r.first.ranked)
+
+
+def test_the_null_phrase_is_taught_only_by_sentences_without_the_answer() -> None:
+    import torch
+
+    from sco_qa.answer.pairs import PairInput
+    from sco_qa.training.reader import Group, _phrase_loss
+
+    pair = PairInput((101, 1, 102, 5, 6, 7, 102), (0,) * 3 + (1,) * 4, 3,
+                     ((0, 3), (4, 8), (9, 12)))  # fmt: skip
+    group = Group(None, (0, 1, 2), (pair,) * 3, (0, 1, 1), (None, (4, 5), None))  # type: ignore[arg-type]
+    at_null = torch.tensor([5.0, 0, 0, 0, 0, 0, 0])  # [CLS] (the null phrase) stands out
+    at_phrase = torch.tensor([0.0, 0, 0, 0, 5.0, 5.0, 0])
+    assert _phrase_loss(at_null, at_null, group, 0, null_span=False) is None
+    assert _phrase_loss(at_null, at_null, group, 2, null_span=True) is None  # holds, no phrase
+    wrong = _phrase_loss(at_phrase, at_phrase, group, 0, null_span=True)
+    right = _phrase_loss(at_null, at_null, group, 0, null_span=True)
+    assert right < 0.1 < wrong  # a sentence without the answer points at [CLS]
+    # the answer's own phrase competes with [CLS] too, and without the null phrase it does not
+    assert _phrase_loss(at_null, at_null, group, 1, null_span=True) > _phrase_loss(
+        at_null, at_null, group, 1, null_span=False
+    )

@@ -151,3 +151,21 @@ def best_span(
     joint = np.triu(np.outer(ps, pe)) - np.triu(np.outer(ps, pe), k=max_tokens)
     i, j = np.unravel_index(int(np.argmax(joint)), joint.shape)
     return lo + int(i), lo + int(j), float(joint[i, j])
+
+
+def span_gap(
+    pair: PairInput, start_logits: np.ndarray, end_logits: np.ndarray, *, max_tokens: int = 24
+) -> float:
+    """How far the best phrase inside the sentence outscores "no phrase": the largest
+    ``start[i] + end[j]`` over its tokens (``i <= j < i + max_tokens``) less ``start + end`` at
+    [CLS], where a reader trained with a null phrase (``Schedule.null_span``) points when
+    the sentence does not hold the answer."""
+    lo, hi = pair.first, pair.first + len(pair.offsets)
+    s = start_logits[lo:hi].astype(np.float64)
+    e = end_logits[lo:hi].astype(np.float64)
+    joint = s[:, None] + e[None, :]
+    band = np.triu(np.ones_like(joint, dtype=bool)) & ~np.triu(
+        np.ones_like(joint, dtype=bool), k=max_tokens
+    )
+    best = float(joint[band].max())
+    return best - float(start_logits[0] + end_logits[0])

@@ -31,7 +31,7 @@ from ..embedding.base import model_path, no_telemetry, quiet_root, session_optio
 from ..errors import ModelError
 from ..records import Document
 from .features import SentenceTable, needs_antecedent, same_paragraph
-from .pairs import PairInput, PairText, batch_arrays, best_span, encode_pairs
+from .pairs import PairInput, PairText, batch_arrays, best_span, encode_pairs, span_gap
 from .reader_net import load_weights
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class Read:
     null: float  # logit: the question has no answer (this pair's vote)
     phrase: tuple[int, int]  # the answer phrase's characters within the sentence
     phrase_p: float  # its probability under the start/end heads
+    span: float = 0.0  # its best phrase's score over "no phrase" (``pairs.span_gap``)
 
 
 def reads(run: Any, inputs: Sequence[PairInput], positions: Sequence[int]) -> list[Read]:
@@ -103,7 +104,8 @@ def reads(run: Any, inputs: Sequence[PairInput], positions: Sequence[int]) -> li
     for row, (p, pos) in enumerate(zip(inputs, positions, strict=True)):
         first, last, prob = best_span(p, start[row], end[row])
         a, b = p.offsets[first - p.first][0], p.offsets[last - p.first][1]
-        out.append(Read(pos, float(pair[row, 0]), float(pair[row, 1]), (a, b), prob))
+        gap = span_gap(p, start[row], end[row])
+        out.append(Read(pos, float(pair[row, 0]), float(pair[row, 1]), (a, b), prob, gap))
     return out
 
 

@@ -65,6 +65,10 @@ class Schedule:
     #: minutes against 27 in float32, and its first choice held the answer as often (0.765
     #: against 0.762; benchmarks/reader_epochs.py); a CPU without it computes the same, slower
     bf16: bool = False
+    #: the phrase heads also learn "no phrase" ([CLS]) in every candidate that does not hold
+    #: the answer, so a pair's best phrase against its null phrase (``pairs.span_gap``) says
+    #: whether the sentence answers, as SQuAD 2.0 readers compare span and null scores
+    null_span: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,26 @@ def make_groups(
     return out
 
 
-def _loss(net: Any, groups: Sequence[Group], *, bf16: bool = False) -> Any:
+def _phrase_loss(start: Any, end: Any, g: Group, i: int, *, null_span: bool) -> Any:
+    """Start and end cross-entropy of pair ``i``'s phrase over its sentence's tokens (and
+    [CLS], the null phrase, with ``null_span``: the target of a pair that does not hold the
+    answer); None when the pair teaches no phrase."""
+    import torch
+
+    span = g.phrases[i]
+    if span is None and not (null_span and not g.labels[i]):
+        return None
+    lo, hi = g.inputs[i].first, g.inputs[i].first + len(g.inputs[i].offsets)
+    where = ([0] if null_span else []) + list(range(lo, hi))
+    s_log, e_log = start[where], end[where]
+    if span is None:
+        a = b = 0
+    else:
+        a, b = where.index(span[0]), where.index(span[1])
+    return 0.5 * (torch.logsumexp(s_log, 0) - s_log[a] + torch.logsumexp(e_log, 0) - e_log[b])
+
+
+def _loss(net: Any, groups: Sequence[Group], *, bf16: bool = False, null_span: bool = False) -> Any:
     import torch
 
     inputs = [i for g in groups for i in g.inputs]
@@ -184,15 +207,10 @@ def _loss(net: Any, groups: Sequence[Group], *, bf16: bool = False) -> Any:
         target = [i for i, y in enumerate(g.labels) if y] or [n]
         total = total + torch.logsumexp(logits, 0) - torch.logsumexp(logits[target], 0)
         total = total + torch.nn.functional.binary_cross_entropy_with_logits(a, labels)
-        for i, span in enumerate(g.phrases):
-            if span is None:
-                continue
-            lo, hi = g.inputs[i].first, g.inputs[i].first + len(g.inputs[i].offsets)
-            s_log, e_log = start[row + i, lo:hi], end[row + i, lo:hi]
-            total = total + 0.5 * (
-                torch.logsumexp(s_log, 0) - s_log[span[0] - lo]
-                + torch.logsumexp(e_log, 0) - e_log[span[1] - lo]
-            )  # fmt: skip
+        for i in range(n):
+            got = _phrase_loss(start[row + i], end[row + i], g, i, null_span=null_span)
+            if got is not None:
+                total = total + got
         row += n
     return total / len(groups)
 
@@ -333,7 +351,8 @@ def train_reader(
         torch.manual_seed(schedule.seed * 1_000_003 + step)
         for g, base in zip(opt.param_groups, bases, strict=True):
             g["lr"] = base * _rate(step, total, schedule.warmup)
-        loss = _loss(net, _batch_at(groups, schedule, step), bf16=schedule.bf16)
+        loss = _loss(net, _batch_at(groups, schedule, step), bf16=schedule.bf16,
+                     null_span=schedule.null_span)  # fmt: skip
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)
         opt.step()
