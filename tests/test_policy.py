@@ -102,13 +102,15 @@ def test_span_gap_is_the_best_phrase_inside_the_sentence_over_the_null_phrase() 
 
 
 def test_reader_signals() -> None:
-    got = reader_signals([2.0, -1.0, 0.5], [0.0, 1.0, -1.0], first=-0.3, mixed=[0.1, 0.7])
+    got = reader_signals(
+        [2.0, -1.0, 0.5], [0.0, 1.0, -1.0], first=-0.3, mixed=[0.1, 0.7], spans=[0.0, 0.0]
+    )
     assert set(got) == set(READER_SIGNALS)
     assert got["mixed_1"] == 0.7 and got["mixed_2"] == 0.1
     assert got["answer_1"] == 2.0 and got["answer_2"] == 0.5 and got["null"] == 0.0
     p_null = 1 / (1 + math.exp(2) + math.exp(-1) + math.exp(0.5))
     assert got["p_null"] == pytest.approx(math.log(p_null / (1 - p_null)))
-    assert reader_signals([1.0], [0.0], first=0.0, mixed=[1.0])["answer_2"] == -10.0
+    assert reader_signals([1.0], [0.0], first=0.0, mixed=[1.0], spans=[0.0])["answer_2"] == -10.0
     spans = reader_signals([2.0, -1.0], [0.0, 1.0], first=0.0, mixed=[0.1, 0.7], spans=[3.0, -2.0])
     assert spans["span_1"] == -2.0 and spans["span_max"] == 3.0  # the best mixed candidate's
 

@@ -110,13 +110,13 @@ def reader_signals(
     *,
     first: float,
     mixed: list[float],
-    spans: list[float] | None = None,
+    spans: list[float],
 ) -> dict[str, float]:
     """Question-level signals from the reader's logits: the two best answer logits, the mean
     null logit, the log-odds of "no answer" in one softmax over the candidates and the null,
-    the answer scorer's own best log-odds, the two best mixed log-odds, and (given the
-    candidates' phrase-over-null scores, in ``mixed``'s order) the best mixed candidate's
-    and the largest."""
+    the answer scorer's own best log-odds, the two best mixed log-odds, and of the
+    candidates' phrase-over-null scores (``spans``, in ``mixed``'s order) the best mixed
+    candidate's and the largest."""
     top = sorted(answers, reverse=True)
     best = sorted(mixed, reverse=True)
     null = sum(nulls) / len(nulls)
@@ -131,12 +131,9 @@ def reader_signals(
         "first_1": first,
         "mixed_1": best[0],
         "mixed_2": best[1] if len(best) > 1 else -10.0,
-    } | _span_signals(spans or [0.0] * len(mixed), mixed)
-
-
-def _span_signals(spans: list[float], mixed: list[float]) -> dict[str, float]:
-    at = max(range(len(mixed)), key=lambda i: mixed[i])
-    return {"span_1": spans[at], "span_max": max(spans)}
+        "span_1": spans[max(range(len(mixed)), key=lambda i: mixed[i])],
+        "span_max": max(spans),
+    }
 
 
 def pool_signals(pool: Pool) -> dict[str, float]:

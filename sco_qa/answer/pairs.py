@@ -148,7 +148,7 @@ def best_span(
     ps /= ps.sum()
     pe = np.exp(e - e.max())
     pe /= pe.sum()
-    joint = np.triu(np.outer(ps, pe)) - np.triu(np.outer(ps, pe), k=max_tokens)
+    joint = np.where(_band(len(s), max_tokens), np.outer(ps, pe), 0.0)
     i, j = np.unravel_index(int(np.argmax(joint)), joint.shape)
     return lo + int(i), lo + int(j), float(joint[i, j])
 
@@ -163,9 +163,12 @@ def span_gap(
     lo, hi = pair.first, pair.first + len(pair.offsets)
     s = start_logits[lo:hi].astype(np.float64)
     e = end_logits[lo:hi].astype(np.float64)
-    joint = s[:, None] + e[None, :]
-    band = np.triu(np.ones_like(joint, dtype=bool)) & ~np.triu(
-        np.ones_like(joint, dtype=bool), k=max_tokens
-    )
-    best = float(joint[band].max())
+    best = float((s[:, None] + e[None, :])[_band(len(s), max_tokens)].max())
     return best - float(start_logits[0] + end_logits[0])
+
+
+def _band(n: int, max_tokens: int) -> np.ndarray:
+    """Which (first, last) token pairs of an ``n``-token sentence make a phrase: the last
+    not before the first and fewer than ``max_tokens`` after it."""
+    i, j = np.indices((n, n))
+    return (i <= j) & (j < i + max_tokens)

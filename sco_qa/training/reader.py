@@ -189,12 +189,12 @@ def _phrase_loss(start: Any, end: Any, g: Group, i: int, *, null_span: bool) -> 
     return 0.5 * (torch.logsumexp(s_log, 0) - s_log[a] + torch.logsumexp(e_log, 0) - e_log[b])
 
 
-def _loss(net: Any, groups: Sequence[Group], *, bf16: bool = False, null_span: bool = False) -> Any:
+def _loss(net: Any, groups: Sequence[Group], schedule: Schedule) -> Any:
     import torch
 
     inputs = [i for g in groups for i in g.inputs]
     feed = {k: torch.from_numpy(v) for k, v in batch_arrays(inputs).items()}
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=schedule.bf16):
         out = net(**feed)
     pair, start, end = (t.float() for t in out)
     total = pair.new_zeros(())
@@ -208,7 +208,7 @@ def _loss(net: Any, groups: Sequence[Group], *, bf16: bool = False, null_span: b
         total = total + torch.logsumexp(logits, 0) - torch.logsumexp(logits[target], 0)
         total = total + torch.nn.functional.binary_cross_entropy_with_logits(a, labels)
         for i in range(n):
-            got = _phrase_loss(start[row + i], end[row + i], g, i, null_span=null_span)
+            got = _phrase_loss(start[row + i], end[row + i], g, i, null_span=schedule.null_span)
             if got is not None:
                 total = total + got
         row += n
@@ -351,8 +351,7 @@ def train_reader(
         torch.manual_seed(schedule.seed * 1_000_003 + step)
         for g, base in zip(opt.param_groups, bases, strict=True):
             g["lr"] = base * _rate(step, total, schedule.warmup)
-        loss = _loss(net, _batch_at(groups, schedule, step), bf16=schedule.bf16,
-                     null_span=schedule.null_span)  # fmt: skip
+        loss = _loss(net, _batch_at(groups, schedule, step), schedule)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)
         opt.step()
